@@ -1,0 +1,3 @@
+from speechqa.cli import main
+
+raise SystemExit(main())
