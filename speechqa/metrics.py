@@ -1,0 +1,88 @@
+"""The one list of metric names: what each means, its unit and type, and what supports it.
+
+These names are the keys of `score --json` "metrics" and the columns of the warehouse.
+Counts are integers, measures floats, unmeasurable values None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    dtype: str          # "int" or "float"
+    description: str
+    support: str | None  # the metric whose value tells how much evidence this one rests on
+
+
+def _party(template: str, dtype: str, description: str, support: str | None) -> list[MetricSpec]:
+    return [
+        MetricSpec(
+            template.format(p=party),
+            dtype,
+            description.format(p=party),
+            support.format(p=party) if support else None,
+        )
+        for party in ("agent", "caller")
+    ]
+
+
+def _build() -> tuple[MetricSpec, ...]:
+    specs = [
+        MetricSpec("duration_s", "float", "length of the recording", None),
+        MetricSpec("speech_s", "float", "time anyone speaks (union of both parties; all speech of a mono call)", None),
+        *_party("{p}_talk_s", "float", "time the {p} speaks (VAD on the {p}'s channel, gaps < 0.25 s bridged)", None),
+        MetricSpec("agent_talk_share", "float", "agent talk / (agent + caller talk)", "speech_s"),
+        *_party("{p}_turns", "int", "turns the {p} takes", None),
+        *_party("{p}_monologue_max_s", "float", "the {p}'s longest turn", "{p}_turns"),
+        MetricSpec("silence_total_s", "float", "dead air: sum of silences >= T (dead_air_s) inside the first-to-last speech span", "speech_s"),
+        MetricSpec("silence_share", "float", "silence_total_s / first-to-last speech span", "speech_s"),
+        MetricSpec("silence_count", "int", "number of silences >= T", "speech_s"),
+        MetricSpec("silence_max_s", "float", "longest silence (0 when none reaches T)", "speech_s"),
+        MetricSpec("overtalk_s", "float", "time both parties speak at once", "speech_s"),
+        MetricSpec("overtalk_episodes", "int", "stretches of overtalk of at least overtalk_episode_min_s", "speech_s"),
+        *_party("{p}_interruptions", "int", "turns the {p} starts while the other still speaks (past line delay and grace)", "turns_total"),
+        *_party("{p}_backchannels", "int", "short speech (<= 1 s) of the {p} inside the other's turn, which goes on", "turns_total"),
+        *_party("{p}_latency_median_s", "float", "median gap from the other's turn end to the {p}'s reply (negative: overlap)", "{p}_turns"),
+        *_party("{p}_slow_replies", "int", "replies of the {p} slower than slow_reply_s", "{p}_turns"),
+        MetricSpec("turns_total", "int", "turns of both parties", None),
+        *_party("{p}_level_dbfs", "float", "active speech level, ITU-T P.56 method B, over the {p}'s speech, gain offset applied", "{p}_talk_s"),
+        *_party("{p}_loudness_lufs", "float", "integrated loudness, ITU-R BS.1770-4, over the {p}'s turns >= 0.4 s", "{p}_talk_s"),
+        *_party("{p}_noise_floor_dbfs", "float", "the noise floor of the {p}'s channel (10th percentile of 20 ms frame levels)", None),
+        MetricSpec("level_diff_db", "float", "agent level - caller level (P.56); positive: the agent is louder", "level_support_s"),
+        MetricSpec("level_diff_pair_median_db", "float", "median over adjacent caller->agent turn pairs (turns >= 1 s) of agent - caller turn level", "level_pairs"),
+        MetricSpec("level_pairs", "int", "caller->agent turn pairs with both turns >= 1 s", None),
+        MetricSpec("level_support_s", "float", "the shorter of the two parties' talk times", None),
+        *_party("{p}_f0_median_hz", "float", "median F0 over the {p}'s voiced frames (RAPT)", "{p}_voiced_s"),
+        *_party("{p}_f0_sd_st", "float", "SD of the {p}'s F0 in semitones about its own median (octave jumps folded)", "{p}_voiced_s"),
+        *_party("{p}_f0_range_st", "float", "10-90 percentile range of the {p}'s F0 in semitones", "{p}_voiced_s"),
+        *_party("{p}_voiced_s", "float", "voiced speech of the {p} that the pitch figures rest on", None),
+        *_party("{p}_pauses_per_min", "float", "the {p}'s pauses >= pause_min_s inside own turns, per minute of own speech", "{p}_talk_s"),
+        *_party("{p}_pause_mean_s", "float", "mean length of the {p}'s pauses", "{p}_talk_s"),
+        *_party("{p}_pause_median_s", "float", "median length of the {p}'s pauses", "{p}_talk_s"),
+        *_party("{p}_long_pauses", "int", "the {p}'s pauses >= long_pause_s", "{p}_talk_s"),
+        MetricSpec("snr_db", "float", "speech level over noise floor, the worse channel", None),
+    ]
+    return tuple(specs)
+
+
+METRICS: tuple[MetricSpec, ...] = _build()
+METRIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in METRICS)
+BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in METRICS}
+
+
+def conform(values: dict) -> dict[str, float | int | None]:
+    """All metric names in registry order, with the registry's types; missing values None."""
+    unknown = set(values) - set(BY_NAME)
+    if unknown:
+        raise KeyError(f"metrics not in speechqa.metrics.METRICS: {sorted(unknown)}")
+    out = {}
+    for spec in METRICS:
+        value = values.get(spec.name)
+        if value is None or (isinstance(value, float) and value != value):
+            out[spec.name] = None
+        else:
+            out[spec.name] = int(value) if spec.dtype == "int" else float(value)
+    return out
