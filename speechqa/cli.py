@@ -1,0 +1,83 @@
+"""The `speechqa` command: parses arguments, calls the library, turns errors into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from speechqa import __version__
+from speechqa.errors import SpeechQAError
+
+EXIT_ERROR = 1   # a call could not be scored (bad input, no speech, ...)
+EXIT_USAGE = 2   # bad arguments or configuration
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speechqa",
+        description="Speech analytics for contact-centre QA: measure and score recorded calls.",
+    )
+    parser.add_argument("--version", action="version", version=f"speechqa {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    score = commands.add_parser(
+        "score",
+        help="measure and score one or more calls, print a scorecard (or JSON)",
+        description="Measure and score recorded calls. Exit code 0 when every call was scored "
+        "(whatever its verdicts), 1 when any could not be, 2 for bad arguments or configuration.",
+    )
+    score.add_argument("paths", nargs="+", metavar="PATH", help="an audio file (WAV, FLAC, MP3, OGG, ...)")
+    score.add_argument("--config", metavar="FILE", help="a TOML configuration (default: the shipped one)")
+    score.add_argument("--json", action="store_true", help="print one JSON object per call instead of a scorecard")
+    score.add_argument("--agent", choices=("left", "right", "auto"), help="which channel is the agent (overrides [measure] agent)")
+
+    config = commands.add_parser(
+        "config",
+        help="print the configuration in use (the shipped default, or --config FILE) with its hashes",
+        description="Print the configuration as TOML, with its measure and score hashes as comments.",
+    )
+    config.add_argument("--config", metavar="FILE", help="a TOML configuration to check and print")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from speechqa.config import dump_config, load_config
+
+    try:
+        cfg = load_config(args.config)
+    except SpeechQAError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "config":
+        print(f"# measure_hash = {cfg.measure_hash}\n# score_hash = {cfg.score_hash}")
+        print(dump_config(cfg), end="")
+        return 0
+    if args.agent:
+        cfg = dataclasses.replace(cfg, measure=dataclasses.replace(cfg.measure, agent=args.agent))
+    return _score(args.paths, cfg, as_json=args.json)
+
+
+def _score(paths: list[str], cfg, *, as_json: bool) -> int:
+    from speechqa.call import score_call
+    from speechqa.report import scorecard, to_json
+
+    failed = 0
+    for path in paths:
+        try:
+            result = score_call(path, config=cfg)
+        except SpeechQAError as exc:
+            failed += 1
+            message = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
+            if as_json:
+                print(json.dumps({"path": path, "error_type": exc.error_type, "error": message}, ensure_ascii=False))
+            print(f"Error [{exc.error_type}]: {message}", file=sys.stderr)
+            continue
+        if as_json:
+            print(json.dumps(to_json(result), ensure_ascii=False))
+        else:
+            print(scorecard(result))
+            print()
+    return EXIT_ERROR if failed else 0

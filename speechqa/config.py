@@ -1,0 +1,151 @@
+"""Configuration: a TOML file in two parts, [measure] and [score], each with its own hash.
+
+A change under [measure] means the audio must be processed again; a change under [score]
+(timing thresholds, criteria) can be re-applied to stored timelines and metrics.
+Loaded at the edge (CLI, pipelines) and passed down; nothing here is global.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from speechqa.errors import SpeechQAError
+from speechqa.features.vad import VadOptions
+from speechqa.quality import QualityOptions
+from speechqa.scoring import Criterion
+from speechqa.timeline import TimingOptions
+
+AGENT_CHOICES = ("left", "right", "auto")
+
+
+@dataclass(frozen=True)
+class PitchOptions:
+    fmin_hz: float = 60.0
+    fmax_hz: float = 400.0
+    hop_s: float = 0.01
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    agent: str = "auto"                  # which channel is the agent: left, right or auto
+    max_duration_s: float = 14400.0      # longer recordings are refused (error type too_long)
+    gain_offset_left_db: float = 0.0     # added to levels measured on the left channel
+    gain_offset_right_db: float = 0.0
+    bridge_gap_s: float = 0.25           # speech gaps shorter than this are bridged in the timeline
+    vad: VadOptions = field(default_factory=VadOptions)
+    pitch: PitchOptions = field(default_factory=PitchOptions)
+    quality: QualityOptions = field(default_factory=QualityOptions)
+
+    def __post_init__(self):
+        if self.agent not in AGENT_CHOICES:
+            raise ValueError(f"agent = {self.agent!r}; use one of {AGENT_CHOICES}")
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    timing: TimingOptions = field(default_factory=TimingOptions)
+    criteria: tuple[Criterion, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    measure: MeasureConfig
+    score: ScoreConfig
+
+    @property
+    def measure_hash(self) -> str:
+        return _hash(self.measure)
+
+    @property
+    def score_hash(self) -> str:
+        return _hash(self.score)
+
+
+def default_config_text() -> str:
+    return resources.files("speechqa").joinpath("default_config.toml").read_text(encoding="utf-8")
+
+
+def default_config() -> Config:
+    return parse_config(default_config_text(), source="the default configuration")
+
+
+def load_config(path: str | Path | None) -> Config:
+    """The configuration in `path`, or the shipped default when path is None."""
+    if path is None:
+        return default_config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpeechQAError(f"{path}: cannot read the configuration ({exc.strerror})", error_type="bad_config") from None
+    return parse_config(text, source=str(path))
+
+
+def parse_config(text: str, *, source: str) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpeechQAError(f"{source}: not valid TOML ({exc})", error_type="bad_config") from None
+    try:
+        return _build(Config, data, where="")
+    except (TypeError, ValueError, KeyError) as exc:
+        raise SpeechQAError(f"{source}: {exc}", error_type="bad_config") from None
+
+
+def dump_config(config: Config) -> str:
+    """TOML text that loads back to an equal Config."""
+    import tomli_w
+
+    return tomli_w.dumps(_plain(config))
+
+
+def _build(cls, data: dict, *, where: str):
+    if not isinstance(data, dict):
+        raise ValueError(f"[{where}] must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise KeyError(f"unknown key(s) {sorted(unknown)} in [{where or 'top level'}]; known: {sorted(known)}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _convert(hints[name], value, where=f"{where}.{name}".strip("."))
+    return cls(**kwargs)
+
+
+def _convert(hint, value, *, where: str):
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where=where)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, list):
+            raise ValueError(f"{where} must be a list")
+        return tuple(_convert(item, v, where=f"{where}[{i}]") for i, v in enumerate(value))
+    expected = tuple(a for a in typing.get_args(hint) if a is not type(None)) or (hint,)
+    if float in expected and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+        raise ValueError(f"{where} = {value!r} should be of type {' or '.join(t.__name__ for t in expected)}")
+    return value
+
+
+def _plain(obj):
+    """Dataclasses as TOML-ready dicts; None values are left out (TOML has no null)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if getattr(obj, f.name) is not None}
+    if isinstance(obj, tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _hash(part) -> str:
+    canonical = json.dumps(_plain(part), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

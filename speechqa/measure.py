@@ -1,0 +1,256 @@
+"""Measure one call: a Recording in, every acoustic and timing metric out (no words yet).
+
+Per channel, each frame track (VAD, pitch) is computed once; every per-party figure is a
+statistic over those tracks restricted to that party's speech.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from speechqa.audio import Recording, require_signal
+from speechqa.config import MeasureConfig, ScoreConfig
+from speechqa.errors import SpeechQAError
+from speechqa.features.loudness import active_speech_level, integrated_loudness, noise_floor_dbfs
+from speechqa.features.pitch import pitch_stats, track_pitch
+from speechqa.features.vad import detect_speech, load_vad_model
+from speechqa.metrics import conform
+from speechqa.quality import channel_correlation, clipping_share, high_band_share, leaked_segments
+from speechqa.roles import Roles, assign_roles
+from speechqa.timeline import PARTIES, Event, Turn, analyse_conversation, bridge_gaps, silence_metrics, total_s, union
+
+log = logging.getLogger("speechqa")
+
+MONO_REASON = "mono recording: per-party metrics need diarization, which speechqa does not do yet"
+PER_TURN_LEVEL_MIN_S = 1.0   # criteria.md: per-turn levels use P.56 over turns of 1 s or more
+
+
+@dataclass(frozen=True)
+class ChannelTracks:
+    """What is computed once per channel and reused by every statistic."""
+
+    speech: np.ndarray        # bridged speech intervals (s), leak removed
+    leaked_s: float           # speech removed as the other channel's leak
+    noise_floor_dbfs: float | None
+    pitch: object             # features.pitch.PitchTrack
+
+
+@dataclass(frozen=True)
+class Measurement:
+    duration_s: float
+    roles: Roles
+    quality: dict
+    metrics: dict                      # every name of speechqa.metrics, None when unmeasured
+    unmeasured: dict[str, str]         # metric -> why it is None
+    speech: dict[str, np.ndarray]      # party (or "call" for mono) -> speech intervals
+    turns: tuple[Turn, ...]
+    events: tuple[Event, ...]
+    evidence: dict[str, list[tuple[float, float]]]
+
+
+def measure_call(recording: Recording, *, measure: MeasureConfig, score: ScoreConfig) -> Measurement:
+    """All metrics of one call. Raises SpeechQAError(no_speech) when nobody speaks."""
+    require_signal(recording)
+    samples, sr = recording.samples, recording.sample_rate_hz
+    quality = {
+        "narrowband": recording.source_sample_rate_hz <= 8000
+        or high_band_share(samples.mean(axis=0), sr) < measure.quality.narrowband_max_share,
+        "clipping_share": max(clipping_share(ch) for ch in samples),
+        "truncated": recording.truncated,
+        "dual_mono": False,
+        "channel_correlation": None,
+    }
+    quality["clipping"] = quality["clipping_share"] >= measure.quality.clipping_share
+    if recording.channels == 2:
+        corr = channel_correlation(samples[0], samples[1])
+        quality["channel_correlation"] = corr
+        quality["dual_mono"] = corr >= measure.quality.dual_mono_correlation
+        if quality["dual_mono"]:
+            samples = samples.mean(axis=0, keepdims=True)
+
+    tracks = _channel_tracks(samples, sr, measure=measure)
+    if all(len(t.speech) == 0 for t in tracks):
+        raise SpeechQAError(
+            f"{recording.path}: no speech found in any channel (signal present, but nothing the VAD "
+            "calls speech: music, tones or noise only?)",
+            error_type="no_speech",
+        )
+    quality["crosstalk_s"] = sum(t.leaked_s for t in tracks)
+    quality["crosstalk"] = quality["crosstalk_s"] > 0
+
+    if len(tracks) == 1:
+        return _measure_mono(recording, samples[0], tracks[0], quality, score=score)
+
+    roles = assign_roles([t.speech for t in tracks], agent=measure.agent)
+    channel_of = {"agent": roles.agent_channel, "caller": 1 - roles.agent_channel}
+    offsets_db = (measure.gain_offset_left_db, measure.gain_offset_right_db)
+    speech = {party: tracks[channel_of[party]].speech for party in PARTIES}
+    conversation = analyse_conversation(speech, options=score.timing)
+
+    values = dict(conversation.metrics)
+    values["duration_s"] = recording.duration_s
+    values["speech_s"] = total_s(union(*speech.values()))
+    values["turns_total"] = len(conversation.turns)
+    levels = {}
+    for party in PARTIES:
+        ch = channel_of[party]
+        signal, track = samples[ch], tracks[ch]
+        level = active_speech_level(signal, sr, segments=speech[party])
+        levels[party] = None if level.level_dbfs is None else level.level_dbfs + offsets_db[ch]
+        lufs = integrated_loudness(signal, sr, segments=speech[party])
+        stats = pitch_stats(track.pitch, segments=speech[party])
+        values.update({
+            f"{party}_level_dbfs": levels[party],
+            f"{party}_loudness_lufs": None if lufs is None else lufs + offsets_db[ch],
+            f"{party}_noise_floor_dbfs": track.noise_floor_dbfs,
+            f"{party}_f0_median_hz": stats.median_hz,
+            f"{party}_f0_sd_st": stats.sd_st,
+            f"{party}_f0_range_st": stats.range_st,
+            f"{party}_voiced_s": stats.voiced_s,
+        })
+    if levels["agent"] is not None and levels["caller"] is not None:
+        values["level_diff_db"] = levels["agent"] - levels["caller"]
+    values["level_support_s"] = min(values["agent_talk_s"], values["caller_talk_s"])
+    pair_diffs, pair_evidence = _turn_pair_level_diffs(samples, sr, conversation.turns, channel_of, offsets_db)
+    values["level_pairs"] = len(pair_diffs)
+    values["level_diff_pair_median_db"] = float(np.median(pair_diffs)) if pair_diffs else None
+    quality["snr_db"] = _snr_db(values)
+    values["snr_db"] = quality["snr_db"]
+
+    metrics = conform(values)
+    unmeasured = {name: "too little speech to measure" for name, v in metrics.items() if v is None}
+    return Measurement(
+        duration_s=recording.duration_s,
+        roles=roles,
+        quality=quality,
+        metrics=metrics,
+        unmeasured=unmeasured,
+        speech=speech,
+        turns=conversation.turns,
+        events=conversation.events,
+        evidence=_evidence(conversation.events, conversation.turns, pair_evidence),
+    )
+
+
+def _channel_tracks(samples: np.ndarray, sr: int, *, measure: MeasureConfig) -> list[ChannelTracks]:
+    model = load_vad_model()
+    raw = detect_speech(samples, sr, model=model, options=measure.vad)
+    speech = [bridge_gaps(r, max_gap_s=measure.bridge_gap_s) for r in raw]
+    leaked = [np.zeros(len(s), dtype=bool) for s in speech]
+    if len(speech) == 2:
+        for ch in (0, 1):
+            leaked[ch] = leaked_segments(samples[ch], samples[1 - ch], speech[ch], sr, options=measure.quality)
+    tracks = []
+    for ch, signal in enumerate(samples):
+        p = measure.pitch
+        tracks.append(
+            ChannelTracks(
+                speech=speech[ch][~leaked[ch]],
+                leaked_s=total_s(speech[ch][leaked[ch]]),
+                noise_floor_dbfs=noise_floor_dbfs(signal, sr),
+                pitch=track_pitch(signal, sr, fmin_hz=p.fmin_hz, fmax_hz=p.fmax_hz, hop_s=p.hop_s),
+            )
+        )
+    return tracks
+
+
+def _measure_mono(recording: Recording, signal: np.ndarray, track: ChannelTracks, quality: dict, *, score: ScoreConfig) -> Measurement:
+    values, events = silence_metrics(track.speech, options=score.timing)
+    values["duration_s"] = recording.duration_s
+    values["speech_s"] = total_s(track.speech)
+    level = active_speech_level(signal, recording.sample_rate_hz, segments=track.speech)
+    quality["snr_db"] = (
+        None if level.level_dbfs is None or track.noise_floor_dbfs is None
+        else level.level_dbfs - track.noise_floor_dbfs
+    )
+    values["snr_db"] = quality["snr_db"]
+    metrics = conform(values)
+    unmeasured = {name: MONO_REASON for name, v in metrics.items() if v is None}
+    return Measurement(
+        duration_s=recording.duration_s,
+        roles=Roles(agent_channel=None, method="mono", evidence="one channel (or two identical ones)"),
+        quality=quality,
+        metrics=metrics,
+        unmeasured=unmeasured,
+        speech={"call": track.speech},
+        turns=(),
+        events=tuple(events),
+        evidence=_evidence(events, (), []),
+    )
+
+
+def _turn_pair_level_diffs(samples, sr, turns, channel_of, offsets_db):
+    """Agent minus caller P.56 level for each caller turn answered by an agent turn (both >= 1 s)."""
+    diffs, evidence = [], []
+    for caller_turn, agent_turn in zip(turns, turns[1:]):
+        if (caller_turn.party, agent_turn.party) != ("caller", "agent"):
+            continue
+        if min(caller_turn.duration_s, agent_turn.duration_s) < PER_TURN_LEVEL_MIN_S:
+            continue
+        turn_levels = []
+        for turn in (agent_turn, caller_turn):
+            ch = channel_of[turn.party]
+            a, b = int(turn.start_s * sr), int(turn.end_s * sr)
+            level = active_speech_level(samples[ch, a:b], sr).level_dbfs
+            turn_levels.append(None if level is None else level + offsets_db[ch])
+        if None not in turn_levels:
+            diffs.append(turn_levels[0] - turn_levels[1])
+            evidence.append((caller_turn.start_s, agent_turn.end_s, diffs[-1]))
+    return diffs, evidence
+
+
+def _snr_db(values: dict) -> float | None:
+    snrs = [
+        values[f"{p}_level_dbfs"] - values[f"{p}_noise_floor_dbfs"]
+        for p in PARTIES
+        if values.get(f"{p}_level_dbfs") is not None and values.get(f"{p}_noise_floor_dbfs") is not None
+    ]
+    return min(snrs) if snrs else None
+
+
+def _evidence(events, turns, pair_evidence, *, most: int = 5) -> dict[str, list[tuple[float, float]]]:
+    """The moments behind each metric a criterion may judge, worst first, at most `most`."""
+    def moments(kind, party=None, longest_first=True):
+        found = [e for e in events if e.kind == kind and (party is None or e.party == party)]
+        if longest_first:
+            found.sort(key=lambda e: e.start_s - e.end_s)
+        return [(round(e.start_s, 2), round(e.end_s, 2)) for e in found[:most]]
+
+    evidence = {
+        "silence_max_s": moments("silence")[:1],
+        "silence_total_s": moments("silence"),
+        "silence_count": moments("silence"),
+        "silence_share": moments("silence"),
+        "overtalk_s": moments("overtalk"),
+        "overtalk_episodes": moments("overtalk"),
+    }
+    worst_pairs = sorted(pair_evidence, key=lambda p: -abs(p[2]))[:most]
+    evidence["level_diff_db"] = [(round(s, 2), round(e, 2)) for s, e, _ in worst_pairs]
+    evidence["level_diff_pair_median_db"] = evidence["level_diff_db"]
+    for party in PARTIES:
+        own_turns = sorted((t for t in turns if t.party == party), key=lambda t: -t.duration_s)
+        evidence[f"{party}_interruptions"] = moments("interruption", party, longest_first=False)
+        evidence[f"{party}_backchannels"] = moments("backchannel", party, longest_first=False)
+        evidence[f"{party}_monologue_max_s"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:1]]
+        evidence[f"{party}_long_pauses"] = moments("pause", party)
+        evidence[f"{party}_pauses_per_min"] = moments("pause", party)
+        for name in ("talk_share", "f0_sd_st", "f0_range_st", "level_dbfs", "talk_s"):
+            evidence[f"{party}_{name}"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:most]]
+    evidence["agent_talk_share"] = evidence["agent_talk_s"]
+    evidence["agent_slow_replies"] = _slow_replies(turns, "agent")
+    evidence["caller_slow_replies"] = _slow_replies(turns, "caller")
+    evidence["agent_latency_median_s"] = evidence["agent_slow_replies"]
+    evidence["caller_latency_median_s"] = evidence["caller_slow_replies"]
+    return evidence
+
+
+def _slow_replies(turns, party: str, *, most: int = 5) -> list[tuple[float, float]]:
+    gaps = [
+        (round(prev.end_s, 2), round(turn.start_s, 2))
+        for prev, turn in zip(turns, turns[1:])
+        if turn.party == party and prev.party != party
+    ]
+    return sorted(gaps, key=lambda g: g[0] - g[1])[:most]

@@ -1,0 +1,123 @@
+"""What `speechqa score` shows: a JSON object, or a scorecard a QA lead can read."""
+
+from __future__ import annotations
+
+import math
+
+from speechqa.call import CallResult
+from speechqa.scoring import Verdict
+
+SYMBOL = {"pass": "PASS", "fail": "FAIL", "abstain": "----"}
+OPERATOR = {"min": ">=", "max": "<=", "abs_max": "|x| <="}
+
+
+def to_json(result: CallResult) -> dict:
+    m = result.measurement
+    return {
+        "call_id": result.call_id,
+        "path": result.path,
+        "duration_s": _round(m.duration_s),
+        "sample_rate_hz": result.sample_rate_hz,
+        "channels": result.channels,
+        "source_format": result.source_format,
+        "roles": {
+            "agent": m.roles.agent,
+            "caller": m.roles.caller,
+            "method": m.roles.method,
+            "evidence": m.roles.evidence,
+        },
+        "quality": {k: _round(v) for k, v in m.quality.items()},
+        "metrics": {k: _round(v) for k, v in m.metrics.items()},
+        "criteria": [_verdict_json(v) for v in result.verdicts],
+        "score": {
+            "total": _round(result.score.total),
+            "abstained_weight": _round(result.score.abstained_weight),
+            "fatal_failures": list(result.score.fatal_failures),
+        },
+        "turns": [
+            {"party": t.party, "start_s": _round(t.start_s), "end_s": _round(t.end_s)} for t in m.turns
+        ],
+        "measure_hash": result.measure_hash,
+        "score_hash": result.score_hash,
+        "speechqa_version": result.speechqa_version,
+    }
+
+
+def scorecard(result: CallResult) -> str:
+    m = result.measurement
+    total = "n/a (every criterion abstained)" if result.score.total is None else f"{result.score.total:.0f} / 100"
+    lines = [
+        f"speechqa scorecard  {result.path}",
+        f"  call {result.call_id}  {m.duration_s:.1f} s  {result.channels} ch  "
+        f"{result.sample_rate_hz} Hz  {result.source_format}",
+        f"  agent: {m.roles.agent or 'n/a'} channel ({m.roles.method}: {m.roles.evidence})",
+        f"  quality: {_quality_line(m.quality)}",
+        "",
+        f"  SCORE {total}   abstained weight {result.score.abstained_weight:.0%}",
+    ]
+    if result.score.fatal_failures:
+        lines.append(f"  fatal: {', '.join(result.score.fatal_failures)}")
+    lines += ["", f"  {'':4}  {'criterion':<28} {'value':>9}  {'threshold':<12} evidence / note"]
+    for v in result.verdicts:
+        lines.append(f"  {SYMBOL[v.verdict]}  {(v.label or v.id)[:28]:<28} {_fmt(v.value):>9}  "
+                     f"{OPERATOR[v.direction] + ' ' + _fmt(v.threshold):<12} {_verdict_note(v)}")
+    lines += ["", "  metrics"]
+    shown = [(k, val) for k, val in m.metrics.items() if val is not None]
+    for i in range(0, len(shown), 2):
+        pair = shown[i:i + 2]
+        lines.append("  " + "".join(f"  {k:<26} {_fmt(val):>9}" for k, val in pair))
+    hidden = [k for k, val in m.metrics.items() if val is None]
+    if hidden:
+        reasons = sorted({m.unmeasured.get(k, "not measured") for k in hidden})
+        lines.append(f"  not measured ({len(hidden)}): {'; '.join(reasons)}")
+    return "\n".join(lines)
+
+
+def _verdict_json(v: Verdict) -> dict:
+    return {
+        "id": v.id,
+        "label": v.label,
+        "metric": v.metric,
+        "value": _round(v.value),
+        "threshold": v.threshold,
+        "direction": v.direction,
+        "verdict": v.verdict,
+        "weight": v.weight,
+        "fatal": v.fatal,
+        "support": _round(v.support),
+        "evidence": [{"start_s": s, "end_s": e} for s, e in v.evidence],
+        "note": v.note,
+    }
+
+
+def _verdict_note(v: Verdict) -> str:
+    if v.verdict == "abstain":
+        return v.note
+    times = ", ".join(f"{_clock(s)}-{_clock(e)}" for s, e in v.evidence[:3])
+    return f"at {times}" if times else ""
+
+
+def _quality_line(quality: dict) -> str:
+    flags = [name for name in ("narrowband", "clipping", "dual_mono", "crosstalk", "truncated") if quality.get(name)]
+    snr = quality.get("snr_db")
+    snr_text = "SNR n/a" if snr is None else f"SNR {snr:.0f} dB"
+    return ", ".join(flags + [snr_text]) if flags else f"no flags, {snr_text}"
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1f}"
+
+
+def _round(value, digits: int = 4):
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, digits)
+    return value

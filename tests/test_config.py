@@ -1,0 +1,72 @@
+"""The configuration: shipped default, round trip, hashes, and clear errors."""
+
+import dataclasses
+
+import pytest
+
+from speechqa.config import Config, MeasureConfig, ScoreConfig, default_config, dump_config, load_config, parse_config
+from speechqa.errors import SpeechQAError
+from speechqa.metrics import BY_NAME
+
+
+def test_default_measure_part_equals_code_defaults():
+    # The TOML documents the defaults; the dataclasses hold the same values.
+    assert default_config().measure == MeasureConfig()
+    assert default_config().score.timing == ScoreConfig().timing
+
+
+def test_round_trip_is_identical(tmp_path):
+    config = default_config()
+    path = tmp_path / "c.toml"
+    path.write_text(dump_config(config))
+    again = load_config(path)
+    assert again == config
+    assert dump_config(again) == dump_config(config)
+    assert (again.measure_hash, again.score_hash) == (config.measure_hash, config.score_hash)
+
+
+def test_hashes_follow_their_own_part():
+    config = default_config()
+    rescored = dataclasses.replace(
+        config, score=dataclasses.replace(config.score, timing=dataclasses.replace(config.score.timing, dead_air_s=5.0))
+    )
+    assert rescored.measure_hash == config.measure_hash and rescored.score_hash != config.score_hash
+    remeasured = dataclasses.replace(config, measure=dataclasses.replace(config.measure, bridge_gap_s=0.3))
+    assert remeasured.measure_hash != config.measure_hash and remeasured.score_hash == config.score_hash
+
+
+def test_every_default_criterion_names_a_known_metric():
+    for criterion in default_config().score.criteria:
+        assert criterion.metric in BY_NAME, criterion.id
+
+
+def test_partial_file_takes_defaults_for_the_rest():
+    config = parse_config('[measure]\nagent = "left"\n[score.timing]\ndead_air_s = 5\n', source="t")
+    assert config.measure.agent == "left" and config.score.timing.dead_air_s == 5.0
+    assert config.measure.vad == MeasureConfig().vad
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("[measure]\nagnet = 'left'\n", "agnet"),
+        ("[measure]\nagent = 'middle'\n", "middle"),
+        ("[measure]\nmax_duration_s = 'long'\n", "max_duration_s"),
+        ("[score.timing]\ndead_air_s = -1\n", "dead_air_s"),
+        ("[[score.criteria]]\nid='x'\nmetric='agent_talk_s'\ndirection='up'\nthreshold=1\n", "direction"),
+        ("[measure\n", "TOML"),
+    ],
+)
+def test_bad_configuration_says_what_is_wrong(text, fragment):
+    with pytest.raises(SpeechQAError, match=fragment) as info:
+        parse_config(text, source="my.toml")
+    assert info.value.error_type == "bad_config" and "my.toml" in str(info.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(SpeechQAError, match="cannot read"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_config_is_a_plain_value():
+    assert isinstance(default_config(), Config)

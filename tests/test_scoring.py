@@ -1,0 +1,66 @@
+"""Verdicts, abstention and the normalised total."""
+
+import pytest
+
+from speechqa.scoring import Criterion, evaluate, total_score
+
+
+def crit(id, metric, direction, threshold, **kw):
+    return Criterion(id=id, metric=metric, direction=direction, threshold=threshold, **kw)
+
+
+CRITERIA = (
+    crit("loud", "level_diff_db", "abs_max", 6.0, min_support=10.0),
+    crit("pitch", "agent_f0_sd_st", "min", 2.0, weight=2.0),
+    crit("dead", "silence_max_s", "max", 10.0),
+)
+
+
+def run(metrics, supports=None, **kw):
+    return evaluate(kw.pop("criteria", CRITERIA), metrics, supports=supports or {}, evidence={"silence_max_s": [(3.0, 15.0)]},
+                    reasons={"agent_f0_sd_st": "mono recording"})
+
+
+def test_pass_fail_by_direction():
+    verdicts = run({"level_diff_db": -7.0, "agent_f0_sd_st": 2.5, "silence_max_s": 12.0})
+    assert [v.verdict for v in verdicts] == ["fail", "pass", "fail"]
+    assert verdicts[2].evidence == ((3.0, 15.0),)
+    score = total_score(verdicts)
+    assert score.total == pytest.approx(100 * 2 / 4) and score.abstained_weight == 0
+
+
+def test_unmeasured_and_unsupported_abstain_and_leave_the_total():
+    verdicts = run({"level_diff_db": 1.0, "agent_f0_sd_st": None, "silence_max_s": 2.0},
+                   supports={"level_diff_db": 4.0})
+    assert [v.verdict for v in verdicts] == ["abstain", "abstain", "pass"]
+    assert "4 < 10" in verdicts[0].note and verdicts[1].note == "mono recording"
+    score = total_score(verdicts)
+    assert score.total == 100.0 and score.abstained_weight == pytest.approx(3 / 4)
+
+
+def test_all_abstained_has_no_total():
+    verdicts = run({"level_diff_db": None, "agent_f0_sd_st": None, "silence_max_s": None})
+    assert total_score(verdicts).total is None and total_score(verdicts).abstained_weight == 1.0
+
+
+def test_fatal_failure_zeroes_the_total():
+    criteria = CRITERIA + (crit("insult", "agent_interruptions", "max", 0.0, fatal=True),)
+    verdicts = run({"level_diff_db": 0.0, "agent_f0_sd_st": 3.0, "silence_max_s": 1.0, "agent_interruptions": 2},
+                   criteria=criteria)
+    score = total_score(verdicts)
+    assert score.total == 0.0 and score.fatal_failures == ("insult",)
+
+
+def test_boundaries_pass():
+    verdicts = run({"level_diff_db": -6.0, "agent_f0_sd_st": 2.0, "silence_max_s": 10.0})
+    assert [v.verdict for v in verdicts] == ["pass", "pass", "pass"]
+
+
+def test_unknown_metric_is_named():
+    with pytest.raises(KeyError, match="no_such_metric"):
+        run({}, criteria=(crit("x", "no_such_metric", "max", 1.0),))
+
+
+def test_bad_direction_refused():
+    with pytest.raises(ValueError, match="direction"):
+        crit("x", "silence_max_s", "sideways", 1.0)
