@@ -4,11 +4,13 @@ ERROR_TYPES = (
     "not_found",          # the path does not exist
     "is_directory",       # a folder where a file was expected
     "empty_file",         # zero bytes
+    "unreadable",         # exists but cannot be opened (permissions, I/O error)
     "not_audio",          # no decoder recognises the bytes
     "unsupported_codec",  # a container we can open but a codec we cannot decode
     "zero_length",        # a valid header with no samples
     "no_speech",          # decodable audio without any signal
     "too_long",           # longer than the configured maximum
+    "too_many_channels",  # more than 2 channels: mono or agent/caller stereo only
     "bad_config",         # the configuration cannot be used
     "model_missing",      # a model file is absent or corrupt
 )

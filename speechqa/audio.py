@@ -1,0 +1,508 @@
+"""Read and validate one recording: the only module in speechqa that opens audio files.
+
+`read_audio` decodes with libsndfile (soundfile) and falls back to FFmpeg (PyAV) for what
+libsndfile cannot read (AMR, AAC/m4a, G.723.1, ...). It reads in blocks and resamples each block
+with a streaming resampler (soxr) straight into one preallocated float32 buffer, so a one-hour
+stereo call costs its output array plus a few blocks, never a float64 copy of the file.
+
+- Analysis rate: 16 kHz when the source is sampled at 16 kHz or more, else 8 kHz.
+- Channels: mono or stereo (agent and caller). More channels are refused (too_many_channels)
+  rather than cut down to "the first two": in a multi-track export those are not necessarily the
+  two parties, and a silently wrong channel pair would mislabel every metric.
+- `truncated=True`: the file holds less than its header promised (WAV/RF64 data size beyond the
+  end of the file, FLAC/MP3 frame count not reached, an Ogg stream without a complete
+  end-of-stream page, a decoder error mid-stream). Whatever decoded before the cut is returned.
+- Float sources: NaN and infinite samples become 0; nothing is clipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import os
+import stat
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from speechqa.errors import SpeechQAError
+
+logger = logging.getLogger(__name__)
+
+NARROWBAND_RATE_HZ = 8000
+WIDEBAND_RATE_HZ = 16000
+MAX_CHANNELS = 2
+
+_BLOCK_FRAMES = 1 << 16        # frames per read: 512 KiB of float32 stereo
+_RETRY_BLOCK_FRAMES = 1024     # after a decode error, re-read up to the cut in small steps
+_MOVE_CHUNK = 1 << 20          # samples moved at a time when compacting the output buffer
+_MP3_LENGTH_SLACK = 0.01       # mpg123 may estimate an MP3's length: allow 1 % before calling it cut
+_WAV_UNKNOWN_SIZE = 0xFFFFFFFF  # what streaming writers put in a RIFF data size they never fixed
+# WAV format tags libsndfile decodes (PCM, MS/IMA ADPCM, float, G.711, GSM): when those fail, the
+# header is broken; any other tag that neither decoder takes is an unsupported codec.
+_WAV_LIBSNDFILE_TAGS = {0x0001, 0x0002, 0x0003, 0x0006, 0x0007, 0x0011, 0x0031}
+_WAV_TAG_NAMES = {0x0022: "TrueSpeech", 0x0050: "MPEG", 0x0055: "MP3", 0x00FF: "AAC",
+                  0x0133: "G.729", 0x0134: "G.729A", 0x0161: "WMA"}
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """One decoded recording at the analysis rate. `samples` is read-only."""
+
+    path: str
+    samples: np.ndarray          # float32, shape (channels, n), at sample_rate_hz
+    sample_rate_hz: int          # 16000 when the source is >= 16 kHz, else 8000
+    source_sample_rate_hz: int
+    channels: int
+    duration_s: float
+    source_format: str           # "WAV/ULAW", "FLAC/PCM_24", "av:amr_nb"
+    truncated: bool              # the header promised more data than the file holds
+
+
+def analysis_rate_hz(source_rate_hz: int) -> int:
+    """The rate a source is analysed at: 16 kHz from a 16 kHz or better source, else 8 kHz."""
+    return WIDEBAND_RATE_HZ if source_rate_hz >= WIDEBAND_RATE_HZ else NARROWBAND_RATE_HZ
+
+
+def read_audio(path: str | os.PathLike, *, max_duration_s: float = 14400.0) -> Recording:
+    """Decode one recording to float32 (channels, n) at the analysis rate.
+
+    Raises SpeechQAError: not_found, is_directory, unreadable, empty_file, not_audio,
+    unsupported_codec, zero_length, too_many_channels, too_long; bad_config for a bad limit.
+    """
+    if not (isinstance(max_duration_s, numbers.Real) and math.isfinite(max_duration_s)
+            and max_duration_s > 0):
+        raise SpeechQAError(
+            f"max_duration_s={max_duration_s!r} is not a positive number of seconds; "
+            "set max_duration_s in [measure] (14400 = 4 h)",
+            error_type="bad_config",
+        )
+    max_duration_s = float(max_duration_s)
+    name = os.fsdecode(os.fspath(path))
+    size = _check_file(name)
+    try:
+        wav = _read_wav_header(name, size)
+        failures = [_decode_soundfile(name, size, max_duration_s)]
+        if isinstance(failures[-1], _Failure):
+            logger.debug("%s: libsndfile cannot decode it (%s); trying FFmpeg", name, failures[-1].detail)
+            failures.append(_decode_pyav(name, size, max_duration_s))
+    except OSError as exc:             # e.g. a network share that went away mid-read
+        raise SpeechQAError(f"{name} cannot be read ({exc.strerror or exc}); check the file and its share",
+                            error_type="unreadable") from None
+    decoded = failures.pop()
+    if isinstance(decoded, _Failure):
+        raise _undecodable(name, wav, [*failures, decoded])
+
+    samples = decoded.samples
+    rate = analysis_rate_hz(decoded.source_rate_hz)
+    if samples.shape[1] == 0:
+        raise SpeechQAError(f"{name} decodes to no samples ({decoded.source_format}); the recording is "
+                            "empty: export it again", error_type="zero_length")
+    truncated = decoded.cut
+    if wav is not None and wav.data_declared is not None and wav.data_declared > wav.data_available:
+        logger.warning("%s: the WAV header declares %d bytes of audio but the file holds %d; reading "
+                       "what is there", name, wav.data_declared, wav.data_available)
+        truncated = True
+    elif truncated:
+        logger.warning("%s: the file ends before its header says it should; reading what is there", name)
+    return Recording(path=name, samples=samples, sample_rate_hz=rate,
+                     source_sample_rate_hz=decoded.source_rate_hz,
+                     channels=samples.shape[0], duration_s=samples.shape[1] / rate,
+                     source_format=decoded.source_format, truncated=truncated)
+
+
+def require_signal(recording: Recording, *, min_peak_dbfs: float = -70.0) -> None:
+    """Raise SpeechQAError(no_speech) when no channel peaks at or above `min_peak_dbfs`."""
+    if not (math.isfinite(min_peak_dbfs) and min_peak_dbfs <= 0):
+        raise SpeechQAError(
+            f"min_peak_dbfs={min_peak_dbfs!r} must be a finite level at or below 0 dBFS (default -70)",
+            error_type="bad_config",
+        )
+    peaks_dbfs = [_peak_dbfs(channel) for channel in recording.samples]
+    if not peaks_dbfs or max(peaks_dbfs) < min_peak_dbfs:
+        shown = ", ".join(f"{p:.1f}" for p in peaks_dbfs) or "no channels"
+        raise SpeechQAError(
+            f"{recording.path} carries no signal on any channel (peak {shown} dBFS, floor "
+            f"{min_peak_dbfs:.1f} dBFS); the recorder captured silence: check its input and channel mapping",
+            error_type="no_speech",
+        )
+    for channel, peak in enumerate(peaks_dbfs):
+        if peak < min_peak_dbfs:
+            logger.info("%s: channel %d is silent (peak %.1f dBFS)", recording.path, channel, peak)
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def _check_file(name: str) -> int:
+    try:
+        st = os.stat(name)
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        raise SpeechQAError(f"{name} does not exist; check the path", error_type="not_found") from None
+    except OSError as exc:
+        raise SpeechQAError(f"{name} cannot be read ({exc.strerror}); check its permissions",
+                            error_type="unreadable") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SpeechQAError(f"{name} is a directory, not a recording; pass one audio file (the pipeline "
+                            "walks folders)", error_type="is_directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise SpeechQAError(f"{name} is not a regular file (a device, pipe or socket); copy the recording "
+                            "to a file first", error_type="not_audio")
+    if st.st_size == 0:
+        raise SpeechQAError(f"{name} is empty (0 bytes); the recording was never written or the copy "
+                            "failed: fetch it again", error_type="empty_file")
+    if not os.access(name, os.R_OK):
+        raise SpeechQAError(f"{name} cannot be read (permission denied); check its permissions",
+                            error_type="unreadable")
+    return st.st_size
+
+
+def _check_layout(name: str, channels: int, rate_hz: int) -> None:
+    if channels > MAX_CHANNELS:
+        raise SpeechQAError(
+            f"{name} has {channels} channels; speechqa reads mono or two-channel stereo (agent and "
+            "caller): extract the two call channels first, e.g. `sox in.wav out.wav remix 1 2`",
+            error_type="too_many_channels",
+        )
+    if channels < 1 or rate_hz <= 0:
+        raise SpeechQAError(
+            f"{name} declares {channels} channels at {rate_hz} Hz, which cannot be audio; "
+            "the header is damaged: export the recording again",
+            error_type="not_audio",
+        )
+
+
+def _check_duration(name: str, duration_s: float, max_duration_s: float) -> None:
+    if duration_s > max_duration_s:
+        length, limit = _format_durations(duration_s, max_duration_s)
+        raise SpeechQAError(
+            f"{name} is {length} long; the maximum is {limit} (max_duration_s in [measure]); "
+            "split the file or raise the limit",
+            error_type="too_long",
+        )
+
+
+def _format_durations(duration_s: float, limit_s: float) -> tuple[str, str]:
+    """Both in the limit's unit, with enough decimals that they differ."""
+    unit, scale = ("h", 3600.0) if limit_s >= 3600 else ("min", 60.0) if limit_s >= 60 else ("s", 1.0)
+    for decimals in range(1, 5):
+        length, limit = f"{duration_s / scale:.{decimals}f} {unit}", f"{limit_s / scale:.{decimals}f} {unit}"
+        if length != limit:
+            break
+    return length, limit
+
+
+def _peak_dbfs(channel: np.ndarray) -> float:
+    if channel.size == 0:
+        return -math.inf
+    peak = max(float(channel.max()), -float(channel.min()))   # no abs(): no temporary copy
+    return 20.0 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def _undecodable(name: str, wav: _WavHeader | None, failures: list[_Failure]) -> SpeechQAError:
+    details = "; ".join(f.detail for f in failures)
+    if any(f.kind == "damaged" for f in failures):
+        return SpeechQAError(
+            f"{name} is damaged or cut off before its first sample ({details}); no audio can be "
+            "recovered from it: copy or export it again",
+            error_type="not_audio",
+        )
+    if any(f.kind == "empty" for f in failures):
+        if wav is not None and wav.data_declared and wav.byte_rate:
+            return SpeechQAError(
+                f"{name}: the WAV header promises {wav.data_declared / wav.byte_rate:.1f} s of audio but "
+                "the file ends before the first sample; it was cut off: copy or export it again",
+                error_type="zero_length",
+            )
+        return SpeechQAError(
+            f"{name} has a valid header but no samples ({details}); the recording is empty: export it again",
+            error_type="zero_length",
+        )
+    if wav is not None and wav.format_tag is not None and wav.format_tag not in _WAV_LIBSNDFILE_TAGS:
+        codec = _WAV_TAG_NAMES.get(wav.format_tag, "unknown codec")
+        return SpeechQAError(
+            f"{name} is a WAV file with format tag 0x{wav.format_tag:04X} ({codec}), which neither "
+            "libsndfile nor FFmpeg here can decode; export it as PCM or G.711 WAV (or FLAC) instead",
+            error_type="unsupported_codec",
+        )
+    if any(f.kind == "no_decoder" for f in failures):
+        return SpeechQAError(
+            f"{name} is audio in a codec this installation cannot decode ({details}); "
+            "export it as WAV or FLAC instead",
+            error_type="unsupported_codec",
+        )
+    return SpeechQAError(
+        f"{name} is not audio that libsndfile or FFmpeg recognise ({details}); check that it is a "
+        "recording, or convert it to WAV with sox or ffmpeg",
+        error_type="not_audio",
+    )
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Failure:
+    kind: str       # "empty" (a header, no samples), "damaged", "no_decoder", "unrecognised"
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    samples: np.ndarray
+    source_rate_hz: int
+    source_format: str
+    cut: bool
+
+
+class _Sink:
+    """Resamples (frames, channels) float32 blocks into one preallocated (channels, n) buffer."""
+
+    def __init__(self, name: str, source_rate_hz: int, channels: int, *,
+                 expected_frames: float | None, max_duration_s: float):
+        self.name, self.source_rate_hz, self.channels = name, source_rate_hz, channels
+        self.max_duration_s = max_duration_s
+        self.finite_only = False     # set for float sources: NaN and inf become 0
+        self.frames_in = 0
+        rate_hz = analysis_rate_hz(source_rate_hz)
+        self._resampler = (None if rate_hz == source_rate_hz
+                           else soxr.ResampleStream(source_rate_hz, rate_hz, channels, dtype="float32"))
+        max_in = max_duration_s * source_rate_hz
+        guess_in = min(expected_frames or 60.0 * source_rate_hz, max_in)
+        self._capacity = math.ceil(guess_in * rate_hz / source_rate_hz) + 64
+        self._buffer = np.empty(channels * self._capacity, dtype=np.float32)
+        self._n = 0
+
+    def write(self, block: np.ndarray) -> None:
+        self.frames_in += len(block)
+        if self.frames_in > self.max_duration_s * self.source_rate_hz:
+            _, limit = _format_durations(self.max_duration_s, self.max_duration_s)
+            raise SpeechQAError(
+                f"{self.name} is longer than {limit}, the maximum (max_duration_s in [measure]); "
+                "split the file or raise the limit",
+                error_type="too_long",
+            )
+        if self.finite_only:
+            np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        self._append(self._resampler.resample_chunk(block) if self._resampler else block)
+
+    def finish(self) -> np.ndarray:
+        """The read-only (channels, n) result, compacted in place to exactly n samples per channel."""
+        if self._resampler is not None:
+            self._append(self._resampler.resample_chunk(np.zeros((0, self.channels), np.float32), last=True))
+        n, capacity, buffer = self._n, self._capacity, self._buffer
+        self._buffer = None
+        for channel in range(1, self.channels):      # row c moves from c*capacity to c*n
+            to, since = channel * n, channel * capacity
+            for i in range(0, n, _MOVE_CHUNK):
+                k = min(_MOVE_CHUNK, n - i)
+                buffer[to + i:to + i + k] = buffer[since + i:since + i + k]
+        buffer.resize(self.channels * n, refcheck=False)   # shrinks in place, gives the tail back
+        samples = buffer.reshape(self.channels, n)
+        samples.flags.writeable = False
+        return samples
+
+    def _append(self, block: np.ndarray) -> None:
+        m = len(block)
+        if m == 0:
+            return
+        if self._n + m > self._capacity:
+            self._grow(self._n + m)
+        rows = self._buffer.reshape(self.channels, self._capacity)
+        rows[:, self._n:self._n + m] = block.T
+        self._n += m
+
+    def _grow(self, needed: int) -> None:
+        capacity = max(needed, int(self._capacity * 1.5))
+        buffer = np.empty(self.channels * capacity, dtype=np.float32)
+        old = self._buffer.reshape(self.channels, self._capacity)
+        buffer.reshape(self.channels, capacity)[:, :self._n] = old[:, :self._n]
+        self._buffer, self._capacity = buffer, capacity
+
+
+def _decode_soundfile(name: str, size: int, max_duration_s: float) -> _Decoded | _Failure:
+    try:
+        f = sf.SoundFile(name)
+    except sf.LibsndfileError as exc:
+        # 3: "supported format but malformed"; 2 and 7 are libsndfile's misleading "system error" texts
+        reason = "cannot parse it" if exc.code in (2, 7) else exc.error_string.rstrip(".")
+        return _Failure("damaged" if exc.code == 3 else "unrecognised", f"libsndfile: {reason}")
+    with f:
+        source_format = f"{f.format}/{f.subtype}"
+        if f.frames <= 0:
+            return _Failure("empty", f"libsndfile: {source_format} with 0 frames")
+        _check_layout(name, f.channels, f.samplerate)
+        _check_duration(name, f.frames / f.samplerate, max_duration_s)
+        sink = _Sink(name, f.samplerate, f.channels, expected_frames=f.frames, max_duration_s=max_duration_s)
+        sink.finite_only = f.subtype in ("FLOAT", "DOUBLE")
+        block = np.empty((_BLOCK_FRAMES, f.channels), dtype=np.float32)
+        cut = False
+        while True:
+            try:
+                got = f.read(_BLOCK_FRAMES, dtype="float32", out=block)
+            except sf.LibsndfileError:
+                cut = True
+                _read_up_to_error(name, sink, block[:_RETRY_BLOCK_FRAMES])
+                break
+            if len(got) == 0:
+                break
+            sink.write(got)
+        slack = f.frames * _MP3_LENGTH_SLACK if f.format == "MP3" else 0
+        cut = cut or sink.frames_in < f.frames - slack
+        if f.format == "OGG" and not cut:
+            cut = _ogg_unfinished(name, size)
+        return _Decoded(sink.finish(), f.samplerate, source_format, cut)
+
+
+def _read_up_to_error(name: str, sink: _Sink, block: np.ndarray) -> None:
+    """After a failed block read, recover the frames before the damage in small steps.
+
+    A fresh handle: libsndfile's error state is sticky, so the failed one cannot even seek.
+    """
+    try:
+        with sf.SoundFile(name) as f:
+            f.seek(sink.frames_in)
+            while len(got := f.read(len(block), dtype="float32", out=block)):
+                sink.write(got)
+    except (sf.LibsndfileError, RuntimeError):
+        pass
+
+
+def _decode_pyav(name: str, size: int, max_duration_s: float) -> _Decoded | _Failure:
+    try:
+        import av
+    except ImportError:
+        return _Failure("unrecognised", "PyAV is not installed, so FFmpeg was not tried: pip install av")
+    try:
+        container = av.open(name, mode="r")
+    except (av.FFmpegError, OSError) as exc:
+        kind = "damaged" if isinstance(exc, EOFError) else "unrecognised"   # EOF inside the header
+        return _Failure(kind, f"FFmpeg: {getattr(exc, 'strerror', None) or exc}")
+    with container:
+        if not container.streams.audio:
+            return _Failure("unrecognised", f"FFmpeg: {container.format.long_name} without an audio stream")
+        stream = container.streams.audio[0]
+        if stream.codec_context is None:
+            return _Failure("no_decoder", f"FFmpeg: {container.format.long_name}, audio codec unknown to it")
+        source_format = f"av:{stream.codec_context.codec.canonical_name}"
+        declared_s = _pyav_duration_s(container, stream)
+        if declared_s is not None:
+            _check_duration(name, declared_s, max_duration_s)
+        if stream.codec_context.channels and stream.codec_context.sample_rate:   # before decoding
+            _check_layout(name, stream.codec_context.channels, stream.codec_context.sample_rate)
+        sink, cut = None, False
+        try:
+            for frame in container.decode(stream):
+                block = _frame_block(frame)
+                if sink is None:
+                    _check_layout(name, block.shape[1], frame.sample_rate)
+                    expected = declared_s * frame.sample_rate if declared_s else None
+                    sink = _Sink(name, frame.sample_rate, block.shape[1],
+                                 expected_frames=expected, max_duration_s=max_duration_s)
+                elif (frame.sample_rate, block.shape[1]) != (sink.source_rate_hz, sink.channels):
+                    raise SpeechQAError(
+                        f"{name} changes from {sink.channels} ch at {sink.source_rate_hz} Hz to {block.shape[1]}"
+                        f" ch at {frame.sample_rate} Hz mid-stream; re-encode it to WAV first",
+                        error_type="unsupported_codec",
+                    )
+                sink.write(block)
+        except av.FFmpegError as exc:
+            if sink is None:
+                return _Failure("unrecognised", f"FFmpeg: {source_format[3:]} does not decode ({exc})")
+            cut = True
+        if sink is None or sink.frames_in == 0:
+            return _Failure("empty", f"FFmpeg: {source_format[3:]} with 0 samples")
+        if container.format.name == "ogg" and not cut:
+            cut = _ogg_unfinished(name, size)
+        return _Decoded(sink.finish(), sink.source_rate_hz, source_format, cut)
+
+
+def _pyav_duration_s(container, stream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000     # AV_TIME_BASE
+    return None
+
+
+def _frame_block(frame) -> np.ndarray:
+    """An FFmpeg audio frame as (frames, channels) float32 in [-1, 1]."""
+    raw = frame.to_ndarray()
+    channels = frame.layout.nb_channels
+    raw = raw.T if frame.format.is_planar else raw.reshape(-1, channels)
+    block = np.ascontiguousarray(raw, dtype=np.float32)
+    if raw.dtype.kind == "u":
+        block -= 128.0
+        block /= 128.0
+    elif raw.dtype.kind == "i":
+        block /= float(2 ** (8 * raw.dtype.itemsize - 1))
+    else:
+        np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return block
+
+
+# --- headers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _WavHeader:
+    format_tag: int | None       # from 'fmt ' (the SubFormat's for WAVE_FORMAT_EXTENSIBLE)
+    byte_rate: int
+    data_declared: int | None    # bytes the header promises; None when unknown (0xFFFFFFFF, no data chunk)
+    data_available: int          # bytes from the start of the data to the end of the file
+
+
+def _read_wav_header(name: str, size: int) -> _WavHeader | None:
+    """Walk the RIFF/RF64 chunks up to 'data'; None when the file is not RIFF WAVE."""
+    with open(name, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
+            return None
+        is_rf64 = head[:4] != b"RIFF"
+        tag, byte_rate, ds64_data, pos = None, 0, None, 12
+        for _ in range(1000):
+            fh.seek(pos)
+            chunk = fh.read(8)
+            if len(chunk) < 8:
+                break
+            chunk_id, chunk_size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if chunk_id == b"ds64":
+                body = fh.read(16)
+                if len(body) == 16:
+                    ds64_data = struct.unpack("<Q", body[8:16])[0]
+            elif chunk_id == b"fmt ":
+                body = fh.read(min(chunk_size, 40))
+                if len(body) >= 16:
+                    tag, _, _, byte_rate = struct.unpack("<HHII", body[:12])
+                    if tag == 0xFFFE and len(body) >= 26:
+                        tag = struct.unpack("<H", body[24:26])[0]
+            elif chunk_id == b"data":
+                declared = chunk_size
+                if is_rf64 and chunk_size == _WAV_UNKNOWN_SIZE:
+                    declared = ds64_data
+                elif chunk_size == _WAV_UNKNOWN_SIZE:
+                    declared = None
+                return _WavHeader(tag, byte_rate, declared, max(0, size - pos - 8))
+            pos += 8 + chunk_size + (chunk_size & 1)
+        return _WavHeader(tag, byte_rate, None, 0)
+
+
+def _ogg_unfinished(name: str, size: int) -> bool:
+    """True when the last Ogg page is incomplete or lacks the end-of-stream flag (a cut file)."""
+    with open(name, "rb") as fh:
+        fh.seek(max(0, size - 65536))             # an Ogg page is at most 65,307 bytes
+        tail = fh.read()
+    start = tail.rfind(b"OggS\x00")
+    if start < 0:
+        return False                              # no page in the tail: nothing to judge by
+    if start + 27 > len(tail):
+        return True                               # the file ends inside a page header
+    n_segments = tail[start + 26]
+    lacing = tail[start + 27:start + 27 + n_segments]
+    complete = len(lacing) == n_segments and start + 27 + n_segments + sum(lacing) == len(tail)
+    end_of_stream = bool(tail[start + 5] & 0x04)
+    return not (complete and end_of_stream)
