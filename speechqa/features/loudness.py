@@ -16,8 +16,9 @@ count, and the result is the level where it sits `margin_db` above the threshold
 found by linear interpolation in dB between the two thresholds that bracket it (sv56 bisects the
 same line to a 0.5 dB tolerance). The activity is the long-term power over the active power.
 With `segments`, each segment is analysed as sv56 analyses a file (envelope and hangover start
-from rest, nothing outside the segment leaks in, the hangover stops at its end); energies and
-activity counts are pooled over the segments before the level is searched.
+from rest, nothing outside the segment leaks in) followed by silence, so the hangover after its
+end counts as it would over the whole clip; energies and activity counts are pooled over the
+segments before the level is searched.
 
 **BS.1770-4** (`integrated_loudness`): K-weighting, mean square over 400 ms blocks with 75 %
 overlap, absolute gate at -70 LUFS, relative gate 10 LU below the absolutely-gated loudness.
@@ -227,8 +228,9 @@ def noise_floor_dbfs(signal, sample_rate_hz, *, frame_s: float = 0.02, percentil
 # ----------------------------------------------------------------------------------- P.56
 
 
-def _p56_piece(x: np.ndarray, g: float, hang: int, counts: np.ndarray) -> None:
-    """Add one piece's activity counts per threshold into `counts` (sv56: a[j]), in chunks."""
+def _p56_piece(x: np.ndarray, g: float, hang: int, counts: np.ndarray, *, trailing_zeros: int = 0) -> None:
+    """Add one piece's activity counts per threshold into `counts` (sv56: a[j]), in chunks,
+    as if `trailing_zeros` samples of silence followed the piece."""
     sos = np.array([[1.0 - g, 0.0, 0.0, 1.0, -g, 0.0]] * 2)  # |x| smoothed twice: p, then q
     zi = np.zeros((2, 2))
     window = hang + 1  # active at n if q reached c_j at any of n-hang .. n
@@ -236,8 +238,11 @@ def _p56_piece(x: np.ndarray, g: float, hang: int, counts: np.ndarray) -> None:
     tail = np.zeros(0)
     n_bins = _P56_EXPONENTS.size + 1
     lowest = int(_P56_EXPONENTS[-1])
-    for start in range(0, x.size, _CHUNK_SAMPLES):
-        q, zi = sosfilt(sos, np.abs(x[start : start + _CHUNK_SAMPLES], dtype=np.float64), zi=zi)
+    chunks = [x[start : start + _CHUNK_SAMPLES] for start in range(0, x.size, _CHUNK_SAMPLES)]
+    if trailing_zeros:
+        chunks.append(np.zeros(trailing_zeros))
+    for chunk in chunks:
+        q, zi = sosfilt(sos, np.abs(chunk, dtype=np.float64), zi=zi)
         carried = tail.size
         if carried:
             q = np.concatenate([tail, q])
@@ -292,7 +297,10 @@ def active_speech_level(
         piece = x[a:b]
         energy += _sum_squares(piece)
         n_analysed += piece.size
-        _p56_piece(piece, g, hang, counts)
+        # A segment is followed by silence, so the hangover after its last speech still counts as
+        # active, as in P.56 over the whole clip: cutting it off would read a party with many short
+        # segments up to ~0.7 dB loud.
+        _p56_piece(piece, g, hang, counts, trailing_zeros=hang if segments is not None else 0)
 
     none = ActiveLevel(level_dbfs=None, activity=0.0, active_s=0.0)
     if n_analysed == 0 or energy <= 0 or counts[-1] == 0:

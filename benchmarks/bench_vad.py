@@ -1,0 +1,204 @@
+"""Benchmark the VAD (speechqa.features.vad) on telephone audio, at VAD rates 8 and 16 kHz.
+
+    python benchmarks/bench_vad.py [--fixtures ../shared/fixtures] [--repeat 3]
+
+What it measures, per VAD rate, with the default VadOptions otherwise:
+- speed: wall seconds per second of audio for both channels of lca49 (237.6 s, 8 kHz stereo,
+  one onnxruntime thread; the best of --repeat runs, resampling included);
+- lca49 sanity: talk time per channel, and the share of each channel's clearly voiced frames
+  (periodic at 80-400 Hz and 25 dB above the channel's floor: no hand labels exist for this
+  call) that the VAD calls speech;
+- count.wav: boundary F1 against the hand-marked words (a boundary is a hit within 50 ms of a
+  reference boundary, one-to-one), clean at 16 kHz and through a phone channel (8 kHz,
+  300-3400 Hz 4th-order Butterworth, 8-bit mu-law), and the largest boundary error;
+- FDA (50 sentences, 20 kHz, through the same phone channel): recall = share of laryngograph-
+  voiced frames called speech; false alarms = share of the leading/trailing silence called
+  speech, where silence lies outside the first-to-last sound (voiced, or 20 dB above the clean
+  wideband recording's floor, so that final /s/, /ks/ count as sound) with 0.1 s of slack.
+
+Measured on the development machine (2 CPU cores shared with other work, onnxruntime 1.32):
+
+    vad rate                         8 kHz    16 kHz
+    lca49 s per s of audio          0.0038    0.0058   (both channels, 1 thread, best of 3)
+    lca49 talk agent (s)             135.7     135.8
+    lca49 talk caller (s)             68.3      87.8
+    lca49 voiced found agent         0.999     1.000
+    lca49 voiced found caller        0.735     0.916
+    count F1 clean                    1.00      1.00
+    count F1 phone                    1.00      1.00
+    count max error clean (s)        0.040     0.040
+    count max error phone (s)        0.048     0.048
+    fda recall (phone)               0.992     0.988
+    fda false alarms (phone)         0.004     0.003   (19.6 s of silence)
+
+16 kHz is the default: the 8 kHz path misses whole utterances of lca49's caller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+from scipy.optimize import linear_sum_assignment
+from scipy.signal import butter, sosfilt
+
+from speechqa.features.vad import VadOptions, detect_speech, load_vad_model
+
+DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+TOLERANCE_S = 0.05
+FDA_HOP_S = 0.015  # one .f0ref value per 15 ms; value k belongs to time k * 15 ms
+
+
+def phone_channel(x: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """A telephone line: 8 kHz, 300-3400 Hz (4th-order Butterworth), 8-bit G.711 mu-law."""
+    y = soxr.resample(x.astype(np.float64), sample_rate_hz, 8000, quality="HQ")
+    y = sosfilt(butter(4, [300, 3400], btype="bandpass", fs=8000, output="sos"), y)
+    mu = 255.0
+    compressed = np.sign(y) * np.log1p(mu * np.minimum(np.abs(y), 1.0)) / np.log1p(mu)
+    compressed = np.round((compressed + 1.0) / 2.0 * 255.0) / 255.0 * 2.0 - 1.0
+    return (np.sign(compressed) * np.expm1(np.abs(compressed) * np.log1p(mu)) / mu).astype(
+        np.float32
+    )
+
+
+def boundary_f1(found: np.ndarray, reference: np.ndarray) -> float:
+    hyp, ref = np.sort(found.ravel()), np.sort(reference.ravel())
+    if len(hyp) == 0:
+        return 0.0
+    distance = np.abs(hyp[:, None] - ref[None, :])
+    rows, cols = linear_sum_assignment(np.where(distance <= TOLERANCE_S, distance, 1e6))
+    hits = int(np.sum(distance[rows, cols] <= TOLERANCE_S))
+    return 2 * hits / (len(hyp) + len(ref))
+
+
+def covered(times_s: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+    inside = np.zeros(len(times_s), dtype=bool)
+    for start, end in intervals:
+        inside |= (times_s >= start) & (times_s < end)
+    return inside
+
+
+def clearly_voiced(x: np.ndarray, sample_rate_hz: int, frame: int = 256) -> np.ndarray:
+    """Frames (32 ms at 8 kHz) that are periodic at 80-400 Hz and 25 dB above the floor."""
+    n = len(x) // frame
+    frames = x[: n * frame].reshape(n, frame).astype(np.float64)
+    frames -= frames.mean(axis=1, keepdims=True)
+    energy = np.mean(frames**2, axis=1)
+    level = 10 * np.log10(energy + 1e-12)
+    spectrum = np.fft.rfft(frames, 2 * frame, axis=1)
+    ac = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :frame]
+    ac /= np.maximum(ac[:, :1], 1e-20)
+    periodic = ac[:, sample_rate_hz // 400 : sample_rate_hz // 80].max(axis=1) > 0.6
+    return periodic & (energy > 1e-8) & (level > np.percentile(level, 10) + 25)
+
+
+def bench_call(path: Path, model, options: VadOptions, repeat: int) -> dict:
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    x = np.ascontiguousarray(x.T)
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        found = detect_speech(x, sr, model=model, options=options)
+        best = min(best, time.perf_counter() - start)
+    out = {"rtf": best / (x.shape[1] / sr)}
+    for channel, intervals in enumerate(found):
+        voiced = clearly_voiced(x[channel], sr)
+        t = (np.arange(len(voiced)) + 0.5) * 256 / sr
+        out[f"talk{channel}"] = float(np.sum(intervals[:, 1] - intervals[:, 0]))
+        out[f"voiced{channel}"] = float(covered(t, intervals)[voiced].mean())
+    return out
+
+
+def bench_count(path: Path, model, options: VadOptions) -> dict:
+    x, sr = sf.read(path, dtype="float32")
+    rows = [line.split("\t") for line in path.with_suffix(".segments").read_text().splitlines()]
+    reference = np.array(
+        [[float(a), float(b)] for a, b, label in rows if label.strip() == "speech"]
+    )
+    out = {}
+    for name, (signal, rate) in {"clean": (x, sr), "phone": (phone_channel(x, sr), 8000)}.items():
+        (found,) = detect_speech(signal, rate, model=model, options=options)
+        out[f"f1_{name}"] = boundary_f1(found, reference)
+        out[f"maxerr_{name}"] = (
+            float(np.abs(found - reference).max()) if found.shape == reference.shape else np.nan
+        )
+    return out
+
+
+def bench_fda(folder: Path, model, options: VadOptions) -> dict:
+    voiced_hits = voiced = silence_hits = silence = 0
+    for path in sorted(folder.glob("rl*.wav")):
+        x, sr = sf.read(path, dtype="float32")
+        f0 = np.loadtxt(path.with_suffix(".f0ref"))
+        (found,) = detect_speech(phone_channel(x, sr), 8000, model=model, options=options)
+        t = np.arange(len(f0)) * FDA_HOP_S
+        speech = covered(t, found)
+        half = int(FDA_HOP_S * sr)
+        level = np.array(
+            [10 * np.log10(np.mean(x[max(0, k * half - half) : k * half + half] ** 2) + 1e-12)
+             for k in range(len(f0))]
+        )
+        sound = np.flatnonzero((f0 > 0) | (level > np.percentile(level, 5) + 20))
+        quiet = (t < t[sound[0]] - 0.1) | (t > t[sound[-1]] + 0.1)
+        voiced_hits += speech[f0 > 0].sum()
+        voiced += (f0 > 0).sum()
+        silence_hits += speech[quiet].sum()
+        silence += quiet.sum()
+    return {
+        "recall": voiced_hits / voiced,
+        "false_alarm": silence_hits / max(silence, 1),
+        "silence_s": silence * FDA_HOP_S,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
+    parser.add_argument("--repeat", type=int, default=3, help="speed runs; the best counts")
+    args = parser.parse_args(argv)
+    call = args.fixtures / "calls" / "lca49_agent-left_caller-right_8k.wav"
+    count = args.fixtures / "pauses" / "count.wav"
+    fda = args.fixtures / "pitch" / "fda_rl"
+    missing = [str(p) for p in (call, count, fda) if not p.exists()]
+    if missing:
+        print(f"Error: fixtures missing: {', '.join(missing)} (pass --fixtures)", file=sys.stderr)
+        return 1
+    model = load_vad_model(threads=1)
+    results = {}
+    for rate in (8000, 16000):
+        options = VadOptions(sample_rate_hz=rate)
+        results[rate] = {
+            **bench_call(call, model, options, args.repeat),
+            **bench_count(count, model, options),
+            **bench_fda(fda, model, options),
+        }
+    r8, r16 = results[8000], results[16000]
+    rows = [
+        ("lca49 s per s of audio", "{rtf:.4f}"),
+        ("lca49 talk agent (s)", "{talk0:.1f}"),
+        ("lca49 talk caller (s)", "{talk1:.1f}"),
+        ("lca49 voiced found agent", "{voiced0:.3f}"),
+        ("lca49 voiced found caller", "{voiced1:.3f}"),
+        ("count F1 clean", "{f1_clean:.2f}"),
+        ("count F1 phone", "{f1_phone:.2f}"),
+        ("count max error clean (s)", "{maxerr_clean:.3f}"),
+        ("count max error phone (s)", "{maxerr_phone:.3f}"),
+        ("fda recall (phone)", "{recall:.3f}"),
+        ("fda false alarms (phone)", "{false_alarm:.3f}"),
+    ]
+    defaults = VadOptions()
+    print(f"speechqa VAD benchmark; default options (the rate varies below): {defaults}")
+    print(f"fda silence measured: {r8['silence_s']:.1f} s; boundary tolerance {TOLERANCE_S} s\n")
+    print(f"{'vad rate':<28}{'8 kHz':>10}{'16 kHz':>10}")
+    for label, fmt in rows:
+        print(f"{label:<28}{fmt.format(**r8):>10}{fmt.format(**r16):>10}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
