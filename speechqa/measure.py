@@ -7,6 +7,9 @@ statistic over those tracks restricted to that party's speech.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,13 +21,29 @@ from speechqa.features.loudness import active_speech_level, integrated_loudness,
 from speechqa.features.pitch import pitch_stats, track_pitch
 from speechqa.features.vad import detect_speech, load_vad_model
 from speechqa.metrics import conform
-from speechqa.quality import channel_correlation, clipping_share, high_band_share, leaked_segments
+from speechqa.quality import channel_correlation, clipping_share, high_band_share, leak_intervals
 from speechqa.roles import Roles, assign_roles
-from speechqa.timeline import PARTIES, Event, Turn, analyse_conversation, bridge_gaps, silence_metrics, total_s, union
+from speechqa.timeline import (
+    PARTIES, Event, Turn, analyse_conversation, bridge_gaps, silence_metrics, subtract, total_s, union,
+)
 
 log = logging.getLogger("speechqa")
 
-MONO_REASON = "mono recording: per-party metrics need diarization, which speechqa does not do yet"
+StageHook = Callable[[str, float], None]   # called with (stage name, seconds) after each stage
+
+
+def no_hook(stage: str, seconds: float) -> None:
+    """The default stage hook: does nothing."""
+
+
+@contextmanager
+def _stage(hook: StageHook, name: str):
+    start = time.perf_counter()
+    yield
+    hook(name, time.perf_counter() - start)
+
+
+MONO_REASON = "mono recording: per-party metrics need diarization (not available yet)"
 PER_TURN_LEVEL_MIN_S = 1.0   # criteria.md: per-turn levels use P.56 over turns of 1 s or more
 
 
@@ -51,27 +70,19 @@ class Measurement:
     evidence: dict[str, list[tuple[float, float]]]
 
 
-def measure_call(recording: Recording, *, measure: MeasureConfig, score: ScoreConfig) -> Measurement:
-    """All metrics of one call. Raises SpeechQAError(no_speech) when nobody speaks."""
+def measure_call(
+    recording: Recording, *, measure: MeasureConfig, score: ScoreConfig, hook: StageHook = no_hook
+) -> Measurement:
+    """All metrics of one call. Raises SpeechQAError(no_speech) when nobody speaks.
+    `hook(stage, seconds)` hears how long each stage took (benchmarks, run manifests)."""
     require_signal(recording)
     samples, sr = recording.samples, recording.sample_rate_hz
-    quality = {
-        "narrowband": recording.source_sample_rate_hz <= 8000
-        or high_band_share(samples.mean(axis=0), sr) < measure.quality.narrowband_max_share,
-        "clipping_share": max(clipping_share(ch) for ch in samples),
-        "truncated": recording.truncated,
-        "dual_mono": False,
-        "channel_correlation": None,
-    }
-    quality["clipping"] = quality["clipping_share"] >= measure.quality.clipping_share
-    if recording.channels == 2:
-        corr = channel_correlation(samples[0], samples[1])
-        quality["channel_correlation"] = corr
-        quality["dual_mono"] = corr >= measure.quality.dual_mono_correlation
-        if quality["dual_mono"]:
-            samples = samples.mean(axis=0, keepdims=True)
+    with _stage(hook, "quality"):
+        quality = _recording_quality(recording, options=measure.quality)
+    if quality["dual_mono"]:
+        samples = samples.mean(axis=0, keepdims=True)
 
-    tracks = _channel_tracks(samples, sr, measure=measure)
+    tracks = _channel_tracks(samples, sr, measure=measure, hook=hook)
     if all(len(t.speech) == 0 for t in tracks):
         raise SpeechQAError(
             f"{recording.path}: no speech found in any channel (signal present, but nothing the VAD "
@@ -88,7 +99,8 @@ def measure_call(recording: Recording, *, measure: MeasureConfig, score: ScoreCo
     channel_of = {"agent": roles.agent_channel, "caller": 1 - roles.agent_channel}
     offsets_db = (measure.gain_offset_left_db, measure.gain_offset_right_db)
     speech = {party: tracks[channel_of[party]].speech for party in PARTIES}
-    conversation = analyse_conversation(speech, options=score.timing)
+    with _stage(hook, "timeline"):
+        conversation = analyse_conversation(speech, options=score.timing)
 
     values = dict(conversation.metrics)
     values["duration_s"] = recording.duration_s
@@ -98,10 +110,12 @@ def measure_call(recording: Recording, *, measure: MeasureConfig, score: ScoreCo
     for party in PARTIES:
         ch = channel_of[party]
         signal, track = samples[ch], tracks[ch]
-        level = active_speech_level(signal, sr, segments=speech[party])
-        levels[party] = None if level.level_dbfs is None else level.level_dbfs + offsets_db[ch]
-        lufs = integrated_loudness(signal, sr, segments=speech[party])
-        stats = pitch_stats(track.pitch, segments=speech[party])
+        with _stage(hook, "loudness"):
+            level = active_speech_level(signal, sr, segments=speech[party])
+            levels[party] = None if level.level_dbfs is None else level.level_dbfs + offsets_db[ch]
+            lufs = integrated_loudness(signal, sr, segments=speech[party])
+        with _stage(hook, "pitch"):
+            stats = pitch_stats(track.pitch, segments=speech[party])
         values.update({
             f"{party}_level_dbfs": levels[party],
             f"{party}_loudness_lufs": None if lufs is None else lufs + offsets_db[ch],
@@ -114,7 +128,8 @@ def measure_call(recording: Recording, *, measure: MeasureConfig, score: ScoreCo
     if levels["agent"] is not None and levels["caller"] is not None:
         values["level_diff_db"] = levels["agent"] - levels["caller"]
     values["level_support_s"] = min(values["agent_talk_s"], values["caller_talk_s"])
-    pair_diffs, pair_evidence = _turn_pair_level_diffs(samples, sr, conversation.turns, channel_of, offsets_db)
+    with _stage(hook, "loudness"):
+        pair_diffs, pair_evidence = _turn_pair_level_diffs(samples, sr, conversation.turns, channel_of, offsets_db)
     values["level_pairs"] = len(pair_diffs)
     values["level_diff_pair_median_db"] = float(np.median(pair_diffs)) if pair_diffs else None
     quality["snr_db"] = _snr_db(values)
@@ -135,23 +150,46 @@ def measure_call(recording: Recording, *, measure: MeasureConfig, score: ScoreCo
     )
 
 
-def _channel_tracks(samples: np.ndarray, sr: int, *, measure: MeasureConfig) -> list[ChannelTracks]:
-    model = load_vad_model()
-    raw = detect_speech(samples, sr, model=model, options=measure.vad)
-    speech = [bridge_gaps(r, max_gap_s=measure.bridge_gap_s) for r in raw]
-    leaked = [np.zeros(len(s), dtype=bool) for s in speech]
+def _recording_quality(recording: Recording, *, options) -> dict:
+    samples, sr = recording.samples, recording.sample_rate_hz
+    quality = {
+        "narrowband": recording.source_sample_rate_hz <= 8000
+        or high_band_share(samples.mean(axis=0), sr) < options.narrowband_max_share,
+        "clipping_share": max(clipping_share(ch) for ch in samples),
+        "truncated": recording.truncated,
+        "dual_mono": False,
+        "channel_correlation": None,
+    }
+    quality["clipping"] = quality["clipping_share"] >= options.clipping_share
+    if recording.channels == 2:
+        corr = channel_correlation(samples[0], samples[1])
+        quality["channel_correlation"] = corr
+        quality["dual_mono"] = corr >= options.dual_mono_correlation
+    return quality
+
+
+def _channel_tracks(samples: np.ndarray, sr: int, *, measure: MeasureConfig, hook: StageHook) -> list[ChannelTracks]:
+    with _stage(hook, "vad"):
+        raw = detect_speech(samples, sr, model=load_vad_model(), options=measure.vad)
+        speech = [bridge_gaps(r, max_gap_s=measure.bridge_gap_s) for r in raw]
+    leaks = [np.zeros((0, 2)) for _ in speech]
     if len(speech) == 2:
-        for ch in (0, 1):
-            leaked[ch] = leaked_segments(samples[ch], samples[1 - ch], speech[ch], sr, options=measure.quality)
+        with _stage(hook, "crosstalk"):
+            for ch in (0, 1):
+                leaks[ch] = leak_intervals(samples[ch], samples[1 - ch], speech[ch], sr, options=measure.quality)
     tracks = []
+    p = measure.pitch
     for ch, signal in enumerate(samples):
-        p = measure.pitch
+        with _stage(hook, "loudness"):
+            floor = noise_floor_dbfs(signal, sr)
+        with _stage(hook, "pitch"):
+            pitch = track_pitch(signal, sr, fmin_hz=p.fmin_hz, fmax_hz=p.fmax_hz, hop_s=p.hop_s)
         tracks.append(
             ChannelTracks(
-                speech=speech[ch][~leaked[ch]],
-                leaked_s=total_s(speech[ch][leaked[ch]]),
-                noise_floor_dbfs=noise_floor_dbfs(signal, sr),
-                pitch=track_pitch(signal, sr, fmin_hz=p.fmin_hz, fmax_hz=p.fmax_hz, hop_s=p.hop_s),
+                speech=subtract(speech[ch], leaks[ch], min_s=measure.vad.min_speech_s),
+                leaked_s=total_s(leaks[ch]),
+                noise_floor_dbfs=floor,
+                pitch=pitch,
             )
         )
     return tracks

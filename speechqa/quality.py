@@ -53,38 +53,59 @@ def high_band_share(signal: np.ndarray, sample_rate_hz: int, *, cutoff_hz: float
     return float(power[freqs > cutoff_hz].sum() / total) if total > 0 else 0.0
 
 
-def leaked_segments(
+def leak_intervals(
     own: np.ndarray,
     other: np.ndarray,
     segments: np.ndarray,
     sample_rate_hz: int,
     *,
     options: QualityOptions,
+    frame_s: float = 0.032,
+    min_run_s: float = 0.1,
 ) -> np.ndarray:
-    """Boolean mask over `segments` (speech found in `own`): True where that speech is the other
-    channel's signal leaking in — strongly correlated with `other` within the lag window, and
-    quieter here than there."""
+    """Stretches of `own`'s speech segments that are the other channel leaking in, as (n, 2)
+    intervals: runs of at least min_run_s of frames strongly correlated (>= crosstalk_correlation) with `other` at the
+    segment's best lag (within crosstalk_max_lag_s), and quieter here than there.
+
+    Per frame rather than per segment, so that leak merged into a party's own speech (both talk
+    at once, or the leak runs on from the party's own words) is removed and the speech stays."""
     max_lag = int(options.crosstalk_max_lag_s * sample_rate_hz)
-    leaked = np.zeros(len(segments), dtype=bool)
-    for i, (start_s, end_s) in enumerate(segments):
-        a = int(start_s * sample_rate_hz)
-        b = int(end_s * sample_rate_hz)
+    frame = max(1, int(frame_s * sample_rate_hz))
+    leaks = []
+    for start_s, end_s in segments:
+        a, b = int(start_s * sample_rate_hz), int(end_s * sample_rate_hz)
         x = own[a:b].astype(np.float64)
-        y = other[max(0, a - max_lag): b + max_lag].astype(np.float64)
-        if x.size < 2 or np.dot(x, x) == 0 or np.dot(y, y) == 0:
+        lo = max(0, a - max_lag)
+        y = other[lo: b + max_lag].astype(np.float64)
+        if x.size < frame or y.size < x.size or not np.any(x) or not np.any(y):
             continue
-        if np.mean(x**2) >= np.mean(other[a:b].astype(np.float64) ** 2):
-            continue   # louder here than there: this channel's own speech
-        leaked[i] = _max_normalised_xcorr(x, y) >= options.crosstalk_correlation
-    return leaked
+        shift = _best_shift(x, y)
+        aligned = y[shift: shift + x.size]
+        n = x.size // frame * frame
+        xf, yf = x[:n].reshape(-1, frame), aligned[:n].reshape(-1, frame)
+        own_energy = np.einsum("ij,ij->i", xf, xf)
+        other_energy = np.einsum("ij,ij->i", yf, yf)
+        cross = np.einsum("ij,ij->i", xf, yf)
+        corr = np.abs(cross) / np.sqrt(np.maximum(own_energy * other_energy, 1e-20))
+        is_leak = (corr >= options.crosstalk_correlation) & (own_energy < other_energy)
+        for first, last in _runs(is_leak):
+            if (last - first) * frame < min_run_s * sample_rate_hz:
+                continue   # a frame or two of chance likeness, not a leak
+            leaks.append((start_s + first * frame / sample_rate_hz, start_s + last * frame / sample_rate_hz))
+    return np.array(leaks, dtype=np.float64).reshape(-1, 2)
 
 
-def _max_normalised_xcorr(x: np.ndarray, y: np.ndarray) -> float:
-    """Max over lags of the correlation of x with equal-length windows of y (y longer than x)."""
+def _best_shift(x: np.ndarray, y: np.ndarray) -> int:
+    """Offset into y (longer than x) of the window that correlates best with x."""
     n = x.size
     size = 1 << int(np.ceil(np.log2(x.size + y.size)))
     corr = np.fft.irfft(np.fft.rfft(y, size) * np.conj(np.fft.rfft(x, size)), size)[: y.size - n + 1]
     energy = np.cumsum(np.concatenate([[0.0], y**2]))
     window_energy = energy[n:] - energy[:-n]
-    denom = np.sqrt(np.dot(x, x) * np.maximum(window_energy, 1e-20))
-    return float(np.max(np.abs(corr) / denom)) if corr.size else 0.0
+    return int(np.argmax(np.abs(corr) / np.sqrt(np.maximum(window_energy, 1e-20))))
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[first, last) index pairs of the True runs in a boolean array."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))

@@ -50,7 +50,7 @@ def scorecard(result: CallResult) -> str:
         f"speechqa scorecard  {result.path}",
         f"  call {result.call_id}  {m.duration_s:.1f} s  {result.channels} ch  "
         f"{result.sample_rate_hz} Hz  {result.source_format}",
-        f"  agent: {m.roles.agent or 'n/a'} channel ({m.roles.method}: {m.roles.evidence})",
+        f"  agent: {m.roles.agent + ' channel' if m.roles.agent else 'n/a'} ({m.roles.method}: {m.roles.evidence})",
         f"  quality: {_quality_line(m.quality)}",
         "",
         f"  SCORE {total}   abstained weight {result.score.abstained_weight:.0%}",

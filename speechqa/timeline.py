@@ -97,6 +97,22 @@ def intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _as_intervals(out)
 
 
+def subtract(a: np.ndarray, b: np.ndarray, *, min_s: float = 0.0) -> np.ndarray:
+    """The time of `a` not covered by `b`, keeping pieces of at least min_s."""
+    a, b = _as_intervals(a), union(b)
+    pieces = []
+    for start, end in a:
+        cursor = start
+        for b_start, b_end in b[(b[:, 1] > start) & (b[:, 0] < end)]:
+            if b_start > cursor:
+                pieces.append((cursor, b_start))
+            cursor = max(cursor, b_end)
+        if end > cursor:
+            pieces.append((cursor, end))
+    out = _as_intervals(pieces)
+    return out[out[:, 1] - out[:, 0] >= min_s] if len(out) else out
+
+
 def total_s(intervals: np.ndarray) -> float:
     intervals = _as_intervals(intervals)
     return float(np.sum(intervals[:, 1] - intervals[:, 0])) if len(intervals) else 0.0

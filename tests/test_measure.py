@@ -1,0 +1,148 @@
+"""Whole-call measurement against known answers: the generated samples' truth files, real calls,
+channel swaps, dual mono and crosstalk."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speechqa.audio import read_audio
+from speechqa.config import default_config
+from speechqa.errors import SpeechQAError
+from speechqa.measure import measure_call
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+CONFIG = default_config()
+
+
+def measure(path, **measure_changes):
+    measure_cfg = dataclasses.replace(CONFIG.measure, **measure_changes)
+    return measure_call(read_audio(path), measure=measure_cfg, score=CONFIG.score)
+
+
+def recording_with(samples, sample_rate_hz, tmp_path, write_wav, name="call.wav"):
+    return read_audio(write_wav(tmp_path / name, samples, sample_rate_hz))
+
+
+@pytest.fixture(scope="module")
+def ru_call():
+    truth = json.loads((SAMPLES / "call_ru_stereo.truth.json").read_text())
+    return measure(SAMPLES / "call_ru_stereo.wav"), truth
+
+
+def test_sample_call_timeline_matches_its_script(ru_call):
+    m, truth = ru_call
+    for party in ("agent", "caller"):
+        planned = [(u["start_s"], u["end_s"]) for u in truth["utterances"] if u["party"] == party]
+        found = m.speech[party]
+        # Every scripted utterance is found, starting within 0.2 s of its script time
+        # (espeak's soft onsets sit below the VAD's gate for a few frames).
+        for start, end in planned:
+            assert np.min(np.abs(found[:, 0] - start)) < 0.2, (party, start)
+        # Talk time leaves out the pauses (>= 0.25 s) inside the scripted utterances.
+        talk = sum(e - s for s, e in planned)
+        assert 0.8 * talk < m.metrics[f"{party}_talk_s"] <= talk + 0.1
+
+
+def test_sample_call_events_match_its_script(ru_call):
+    m, truth = ru_call
+    events = truth["events"]
+    dead_air = events["dead_air"][0]
+    assert m.metrics["silence_count"] == 1
+    assert m.metrics["silence_max_s"] == pytest.approx(dead_air["end_s"] - dead_air["start_s"], abs=0.15)
+    silence = next(e for e in m.events if e.kind == "silence")
+    assert silence.start_s == pytest.approx(dead_air["start_s"], abs=0.15)
+
+    backchannel = events["backchannels"][0]
+    assert m.metrics["caller_backchannels"] == 1 and m.metrics["agent_backchannels"] == 0
+    found = next(e for e in m.events if e.kind == "backchannel")
+    assert found.start_s == pytest.approx(backchannel["start_s"], abs=0.1)
+
+    interruption = events["interruptions"][0]
+    assert m.metrics["agent_interruptions"] == 1 and m.metrics["caller_interruptions"] == 0
+    found = next(e for e in m.events if e.kind == "interruption")
+    assert found.party == "agent" and found.start_s == pytest.approx(interruption["onset_s"], abs=0.2)
+    assert m.metrics["overtalk_episodes"] == 1
+
+
+def test_sample_call_levels_roles_and_pitch(ru_call):
+    m, truth = ru_call
+    levels = {u["party"]: u["level_dbfs"] for u in truth["utterances"]}
+    assert m.metrics["agent_level_dbfs"] == pytest.approx(levels["agent"], abs=0.5)
+    assert m.metrics["caller_level_dbfs"] == pytest.approx(levels["caller"], abs=0.5)
+    assert m.metrics["level_diff_db"] == pytest.approx(levels["agent"] - levels["caller"], abs=0.5)
+    assert (m.roles.agent, m.roles.method) == ("left", "first_speaker")
+    # The agent is a female voice, the caller a male one (espeak-ng ru+f3 and ru).
+    assert m.metrics["agent_f0_median_hz"] > 1.5 * m.metrics["caller_f0_median_hz"]
+    assert m.quality["narrowband"] and not m.quality["dual_mono"] and not m.quality["crosstalk"]
+
+
+def test_gain_offset_moves_the_level_match():
+    m = measure(SAMPLES / "call_ru_stereo.wav", gain_offset_right_db=6.0)
+    assert m.metrics["level_diff_db"] == pytest.approx(0.0, abs=0.5)
+
+
+def test_mono_call_measures_silence_and_abstains_per_party():
+    m = measure(SAMPLES / "call_en_mono.wav")
+    assert m.roles.method == "mono" and m.roles.agent is None
+    assert m.metrics["speech_s"] > 10 and m.metrics["silence_count"] is not None
+    assert m.metrics["agent_talk_s"] is None and "diarization" in m.unmeasured["agent_talk_s"]
+
+
+def test_roles_of_a_real_call_follow_its_channels(fixtures_dir, tmp_path, write_wav):
+    path = fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav"
+    rec = read_audio(path)
+    assert measure_call(rec, measure=CONFIG.measure, score=CONFIG.score).roles.agent == "left"
+    swapped = recording_with(rec.samples[::-1], rec.sample_rate_hz, tmp_path, write_wav)
+    m = measure_call(swapped, measure=CONFIG.measure, score=CONFIG.score)
+    assert m.roles.agent == "right" and m.roles.method == "first_speaker"
+
+
+def test_dual_mono_file_is_treated_as_mono(fixtures_dir):
+    m = measure(fixtures_dir / "asr" / "jfk_dualmono.flac")
+    assert m.quality["dual_mono"] and m.quality["channel_correlation"] > 0.95
+    assert m.roles.method == "mono" and m.metrics["agent_talk_s"] is None
+    assert m.metrics["speech_s"] > 5
+
+
+def test_crosstalk_is_flagged_and_not_counted_as_speech(tmp_path, write_wav):
+    rec = read_audio(SAMPLES / "call_ru_stereo.wav")
+    clean = measure_call(rec, measure=CONFIG.measure, score=CONFIG.score)
+    sr = rec.sample_rate_hz
+    leak = np.zeros_like(rec.samples[0])
+    delay = int(0.04 * sr)
+    leak[delay:] = 0.2 * rec.samples[0, :-delay]   # the agent leaks into the caller's line at -14 dB
+    leaky = recording_with(np.stack([rec.samples[0], rec.samples[1] + leak]), sr, tmp_path, write_wav)
+    m = measure_call(leaky, measure=CONFIG.measure, score=CONFIG.score)
+    assert m.quality["crosstalk"] and m.quality["crosstalk_s"] > 5
+    assert m.metrics["caller_talk_s"] == pytest.approx(clean.metrics["caller_talk_s"], abs=1.5)
+    assert m.metrics["agent_talk_s"] == pytest.approx(clean.metrics["agent_talk_s"], abs=0.5)
+
+
+def test_music_like_tones_are_no_speech(tmp_path, write_wav):
+    sr = 8000
+    t = np.arange(10 * sr) / sr
+    tones = 0.1 * np.sin(2 * np.pi * 425 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)   # ringback
+    with pytest.raises(SpeechQAError) as info:
+        measure_call(recording_with(np.stack([tones, tones * 0.5]), sr, tmp_path, write_wav),
+                     measure=CONFIG.measure, score=CONFIG.score)
+    assert info.value.error_type == "no_speech"
+
+
+def test_one_party_only_is_a_call(tmp_path, write_wav):
+    rec = read_audio(SAMPLES / "call_ru_stereo.wav")
+    silent_caller = np.stack([rec.samples[0], np.zeros_like(rec.samples[1])])
+    m = measure_call(recording_with(silent_caller, rec.sample_rate_hz, tmp_path, write_wav),
+                     measure=CONFIG.measure, score=CONFIG.score)
+    assert m.metrics["agent_talk_s"] > 15 and m.metrics["caller_talk_s"] == 0
+    assert m.metrics["caller_level_dbfs"] is None and m.metrics["level_diff_db"] is None
+
+
+def test_stage_hook_hears_every_stage():
+    stages = {}
+    measure_call(read_audio(SAMPLES / "call_ru_stereo.wav"), measure=CONFIG.measure, score=CONFIG.score,
+                 hook=lambda name, seconds: stages.__setitem__(name, stages.get(name, 0) + seconds))
+    assert set(stages) == {"quality", "vad", "crosstalk", "loudness", "pitch", "timeline"}
