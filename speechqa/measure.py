@@ -154,7 +154,7 @@ def _recording_quality(recording: Recording, *, options) -> dict:
     samples, sr = recording.samples, recording.sample_rate_hz
     quality = {
         "narrowband": recording.source_sample_rate_hz <= 8000
-        or high_band_share(samples.mean(axis=0), sr) < options.narrowband_max_share,
+        or max(high_band_share(ch, sr) for ch in samples) < options.narrowband_max_share,
         "clipping_share": max(clipping_share(ch) for ch in samples),
         "truncated": recording.truncated,
         "dual_mono": False,

@@ -24,30 +24,44 @@ class QualityOptions:
                 raise ValueError(f"{name} = {getattr(self, name)!r} must be in (0, 1]")
 
 
-def channel_correlation(left: np.ndarray, right: np.ndarray) -> float:
-    """Pearson correlation of two channels at lag 0 (0.0 when either is constant)."""
-    left = left.astype(np.float64) - np.mean(left)
-    right = right.astype(np.float64) - np.mean(right)
-    norm = np.sqrt(np.dot(left, left) * np.dot(right, right))
-    return float(np.dot(left, right) / norm) if norm > 0 else 0.0
+def channel_correlation(left: np.ndarray, right: np.ndarray, *, chunk: int = 1 << 20) -> float:
+    """Pearson correlation of two channels at lag 0 (0.0 when either is constant); summed in
+    float64 a chunk at a time, so a long call needs no full-size copies."""
+    n = min(left.size, right.size)
+    sums = np.zeros(5)   # x, y, xx, yy, xy
+    for start in range(0, n, chunk):
+        x = left[start:start + chunk].astype(np.float64)
+        y = right[start:start + chunk].astype(np.float64)
+        sums += (x.sum(), y.sum(), np.dot(x, x), np.dot(y, y), np.dot(x, y))
+    if n == 0:
+        return 0.0
+    sx, sy, sxx, syy, sxy = sums
+    cov = sxy - sx * sy / n
+    var = (sxx - sx * sx / n) * (syy - sy * sy / n)
+    return float(cov / np.sqrt(var)) if var > 0 else 0.0
 
 
 def clipping_share(signal: np.ndarray, *, full_scale: float = 0.999) -> float:
     """Share of samples at (or within 0.1 % of) full scale."""
     if signal.size == 0:
         return 0.0
-    return float(np.count_nonzero(np.abs(signal) >= full_scale) / signal.size)
+    # Two comparisons instead of np.abs: no float copy of a long signal.
+    clipped = np.count_nonzero(signal >= full_scale) + np.count_nonzero(signal <= -full_scale)
+    return float(clipped / signal.size)
 
 
 def high_band_share(signal: np.ndarray, sample_rate_hz: int, *, cutoff_hz: float = 4000.0) -> float:
     """Share of the signal's energy above cutoff_hz (0 when the rate cannot carry it)."""
     if sample_rate_hz <= 2 * cutoff_hz or signal.size == 0:
         return 0.0
-    frame = 1024
-    usable = signal[: signal.size // frame * frame].reshape(-1, frame).astype(np.float64)
-    if usable.size == 0:
+    frame, per_block = 1024, 1024
+    frames = signal.size // frame
+    if frames == 0:
         return 0.0
-    power = np.sum(np.abs(np.fft.rfft(usable * np.hanning(frame), axis=1)) ** 2, axis=0)
+    power = np.zeros(frame // 2 + 1)
+    for f0 in range(0, frames, per_block):
+        block = signal[f0 * frame: min(frames, f0 + per_block) * frame].reshape(-1, frame).astype(np.float64)
+        power += np.sum(np.abs(np.fft.rfft(block * np.hanning(frame), axis=1)) ** 2, axis=0)
     freqs = np.fft.rfftfreq(frame, 1.0 / sample_rate_hz)
     total = power.sum()
     return float(power[freqs > cutoff_hz].sum() / total) if total > 0 else 0.0

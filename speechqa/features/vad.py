@@ -47,6 +47,7 @@ _WINDOW_SAMPLES = {8000: 256, 16000: 512}
 _CONTEXT_SAMPLES = {8000: 32, 16000: 64}
 _STATE_SHAPE = (2, 128)  # (2, batch, 128) once the batch is known
 _BLOCK_FRAMES = 4096  # windows cut at a time: 4096 x 2 channels x 576 x 4 bytes = 19 MB at most
+_CHUNK_WINDOWS = 1875  # the signal is resampled and analysed 60 s (1875 windows of 32 ms) at a time
 
 _ONSET_SUBFRAMES = 4  # onsets are extended on 8 ms sub-frames (a quarter of a model window)
 
@@ -255,8 +256,8 @@ def speech_probabilities(
     and the frame hop in seconds (frame i covers [i * hop_s, (i + 1) * hop_s)). The channels go
     through the model together, one onnxruntime call per window, each with its own state.
     """
-    x = _prepare(signals, sample_rate_hz, options.sample_rate_hz)
-    return _probabilities(x, model, options.sample_rate_hz)
+    tracks = _frame_tracks(signals, sample_rate_hz, model, options)
+    return tracks.probabilities, tracks.hop_s
 
 
 def detect_speech(
@@ -270,16 +271,74 @@ def detect_speech(
 
     signals: 1-D (one channel) or (channels, samples); one list entry per channel either way.
     """
-    x = _prepare(signals, sample_rate_hz, options.sample_rate_hz)
-    probs, hop_s = _probabilities(x, model, options.sample_rate_hz)
-    window = _WINDOW_SAMPLES[options.sample_rate_hz]
-    levels = frame_levels_db(x, window)
-    fine_levels = frame_levels_db(x, window // _ONSET_SUBFRAMES)
-    duration_s = x.shape[1] / options.sample_rate_hz
+    t = _frame_tracks(signals, sample_rate_hz, model, options)
+    duration_s = t.samples / options.sample_rate_hz
     return [
-        _channel_intervals(p, lv, flv, hop_s, duration_s, options)
-        for p, lv, flv in zip(probs, levels, fine_levels)
+        _channel_intervals(p, lv, flv, t.hop_s, duration_s, options)
+        for p, lv, flv in zip(t.probabilities, t.levels_db, t.fine_levels_db)
     ]
+
+
+@dataclass(frozen=True)
+class _FrameTracks:
+    probabilities: np.ndarray   # (channels, frames) float32
+    levels_db: np.ndarray       # (channels, frames) frame RMS levels
+    fine_levels_db: np.ndarray  # (channels, frames * _ONSET_SUBFRAMES)
+    hop_s: float
+    samples: int                # at the VAD's rate
+
+
+def _frame_tracks(signals: np.ndarray, sample_rate_hz: int, model: VadModel, options: VadOptions) -> _FrameTracks:
+    """Every per-frame track the VAD needs, in one pass over the signal in chunks of
+    _CHUNK_WINDOWS windows, so that memory stays bounded whatever the length (a 1-hour call
+    upsampled to 16 kHz at once would take ~0.5 GB more, and its float64 levels ~2 GB)."""
+    x = _validate(signals, sample_rate_hz)
+    rate = options.sample_rate_hz
+    window, context = _WINDOW_SAMPLES[rate], _CONTEXT_SAMPLES[rate]
+    channels, n = x.shape
+    resampler = None
+    if sample_rate_hz != rate:
+        import soxr
+
+        # "HQ" is what librosa uses by default; the stream keeps state across chunks.
+        resampler = soxr.ResampleStream(int(sample_rate_hz), rate, channels, dtype="float32", quality="HQ")
+    state = model.initial_state(channels)
+    before = np.zeros((channels, context), dtype=np.float32)   # the context of the first window
+    pending = np.zeros((channels, 0), dtype=np.float32)
+    probs, levels, fine_levels = [], [], []
+    produced = 0
+    step = max(1, _CHUNK_WINDOWS * window * int(sample_rate_hz) // rate)
+    for start in range(0, max(n, 1), step):
+        last = start + step >= n
+        piece = x[:, start:start + step]
+        if resampler is not None:
+            piece = np.ascontiguousarray(resampler.resample_chunk(np.ascontiguousarray(piece.T), last=last).T)
+        produced += piece.shape[1]
+        buf = np.concatenate([pending, piece], axis=1) if pending.shape[1] else piece
+        usable = buf.shape[1] // window * window
+        if last and usable < buf.shape[1]:
+            # Zero padding after the last window, as silero-vad does.
+            buf = np.concatenate([buf, np.zeros((channels, usable + window - buf.shape[1]), np.float32)], axis=1)
+            usable = buf.shape[1]
+        frames, pending = buf[:, :usable], buf[:, usable:]
+        if usable == 0:
+            continue
+        with_context = np.ascontiguousarray(np.concatenate([before, frames], axis=1), dtype=np.float32)
+        before = with_context[:, -context:].copy()
+        chunk_probs, state = _probabilities(with_context, model, rate, state)
+        probs.append(chunk_probs)
+        levels.append(frame_levels_db(frames, window))
+        fine_levels.append(frame_levels_db(frames, window // _ONSET_SUBFRAMES))
+    if not probs:
+        empty = np.zeros((channels, 0), dtype=np.float32)
+        return _FrameTracks(empty, empty.astype(np.float64), empty.astype(np.float64), window / rate, 0)
+    return _FrameTracks(
+        probabilities=np.ascontiguousarray(np.concatenate(probs, axis=1)),
+        levels_db=np.concatenate(levels, axis=1),
+        fine_levels_db=np.concatenate(fine_levels, axis=1),
+        hop_s=window / rate,
+        samples=produced,
+    )
 
 
 def _channel_intervals(
@@ -305,13 +364,20 @@ def _channel_intervals(
 
 
 def frame_levels_db(x: np.ndarray, window: int) -> np.ndarray:
-    """RMS level (dBFS, clipped at -100) of each `window`-sample frame, the last one zero-padded."""
+    """RMS level (dBFS, clipped at -100) of each `window`-sample frame, the last one zero-padded.
+    x is (channels, samples); computed in float64 a bounded block at a time."""
     channels, n = x.shape
     frames = -(-n // window)
-    padded = np.zeros((channels, frames * window), dtype=np.float64)
-    padded[:, :n] = x
-    ms = np.mean(np.square(padded.reshape(channels, frames, window)), axis=2)
-    return np.maximum(10.0 * np.log10(np.maximum(ms, 1e-30)), _LEVEL_FLOOR_DB)
+    out = np.empty((channels, frames), dtype=np.float64)
+    per_block = max(1, (1 << 20) // window)
+    for f0 in range(0, frames, per_block):
+        f1 = min(frames, f0 + per_block)
+        block = np.zeros((channels, (f1 - f0) * window), dtype=np.float64)
+        part = x[:, f0 * window : f1 * window]
+        block[:, : part.shape[1]] = part
+        block = block.reshape(channels, f1 - f0, window)
+        out[:, f0:f1] = np.einsum("cfw,cfw->cf", block, block) / window
+    return np.maximum(10.0 * np.log10(np.maximum(out, 1e-30)), _LEVEL_FLOOR_DB)
 
 
 def noise_floor_db(levels_db: np.ndarray, options: VadOptions) -> float:
@@ -330,8 +396,8 @@ def noise_floor_db(levels_db: np.ndarray, options: VadOptions) -> float:
     return float(np.percentile(levels_db, options.noise_floor_percentile))
 
 
-def _prepare(signals: np.ndarray, sample_rate_hz: int, vad_rate_hz: int) -> np.ndarray:
-    """Validate, make (channels, samples) float32 C-contiguous at the VAD's rate."""
+def _validate(signals: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Validate; a (channels, samples) float32 view (a copy only for other float types)."""
     x = np.asarray(signals)
     if x.ndim not in (1, 2):
         raise ValueError(
@@ -352,42 +418,37 @@ def _prepare(signals: np.ndarray, sample_rate_hz: int, vad_rate_hz: int) -> np.n
         sample_rate_hz <= 0
     ):
         raise ValueError(f"sample_rate_hz={sample_rate_hz!r} must be a positive integer.")
-    if not np.all(np.isfinite(x)):
+    # A float64 sum buffers internally (no full-size temporary) and is NaN/inf if any sample is.
+    if not np.isfinite(np.sum(x, dtype=np.float64)):
         raise ValueError("signals contain NaN or infinite samples.")
-    x = x.astype(np.float32, copy=False)
-    if sample_rate_hz != vad_rate_hz and x.shape[1] > 0:
-        import soxr
-
-        # soxr wants (samples, channels); "HQ" is what librosa uses by default.
-        x = soxr.resample(x.T, int(sample_rate_hz), vad_rate_hz, quality="HQ").T
-    return np.ascontiguousarray(x, dtype=np.float32)
+    return x.astype(np.float32, copy=False)
 
 
-def _probabilities(x: np.ndarray, model: VadModel, rate_hz: int) -> tuple[np.ndarray, float]:
+def _probabilities(
+    with_context: np.ndarray, model: VadModel, rate_hz: int, state: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (channels, frames) of the windows laid out after `context` leading
+    samples, starting from the model `state`; returns them and the state after the last."""
     window = _WINDOW_SAMPLES[rate_hz]
     context = _CONTEXT_SAMPLES[rate_hz]
-    channels, n = x.shape
-    frames = -(-n // window)
-    # Zero context before the first window and zero padding after the last, as silero-vad does.
-    padded = np.zeros((channels, context + frames * window), dtype=np.float32)
-    padded[:, context : context + n] = x
+    channels, total = with_context.shape
+    frames = (total - context) // window
     probs = np.empty((frames, channels), dtype=np.float32)
-    state = model.initial_state(channels)
     # The per-call overhead of onnxruntime (~75 us) is as large as the model's work, so the
     # Python side of the loop is kept minimal: windows are cut, in blocks of bounded memory, into
     # one contiguous (frames, channels, context + window) array and fed as views of it.
     for block_start in range(0, frames, _BLOCK_FRAMES):
         block_frames = min(_BLOCK_FRAMES, frames - block_start)
         view = np.lib.stride_tricks.as_strided(
-            padded[:, block_start * window :],
+            with_context[:, block_start * window :],
             shape=(block_frames, channels, context + window),
-            strides=(window * padded.itemsize, padded.strides[0], padded.itemsize),
+            strides=(window * with_context.itemsize, with_context.strides[0], with_context.itemsize),
             writeable=False,
         )
         windows = np.ascontiguousarray(view)
         for j in range(block_frames):
             probs[block_start + j], state = model.run(windows[j], state, rate_hz)
-    return np.ascontiguousarray(probs.T), window / rate_hz
+    return probs.T, state
 
 
 def _hysteresis(probs: np.ndarray, hop_s: float, options: VadOptions) -> np.ndarray:
