@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--config", metavar="FILE", help="a TOML configuration (default: the shipped one)")
     score.add_argument("--json", action="store_true", help="print one JSON object per call instead of a scorecard")
     score.add_argument("--agent", choices=("left", "right", "auto"), help="which channel is the agent (overrides [measure] agent)")
+    score.add_argument("--traceback", action="store_true", help="on an internal error, show the Python traceback (for bug reports)")
 
     config = commands.add_parser(
         "config",
@@ -57,10 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.agent:
         cfg = dataclasses.replace(cfg, measure=dataclasses.replace(cfg.measure, agent=args.agent))
-    return _score(args.paths, cfg, as_json=args.json)
+    return _score(args.paths, cfg, as_json=args.json, traceback=args.traceback)
 
 
-def _score(paths: list[str], cfg, *, as_json: bool) -> int:
+def _score(paths: list[str], cfg, *, as_json: bool, traceback: bool) -> int:
     from speechqa.call import score_call
     from speechqa.report import scorecard, to_json
 
@@ -68,12 +69,14 @@ def _score(paths: list[str], cfg, *, as_json: bool) -> int:
     for path in paths:
         try:
             result = score_call(path, config=cfg)
-        except SpeechQAError as exc:
+        except Exception as exc:   # one call's failure never stops the others
+            if traceback and not isinstance(exc, SpeechQAError):
+                raise
             failed += 1
-            message = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
+            error_type, message = _describe(exc, path)
             if as_json:
-                print(json.dumps({"path": path, "error_type": exc.error_type, "error": message}, ensure_ascii=False))
-            print(f"Error [{exc.error_type}]: {message}", file=sys.stderr)
+                print(json.dumps({"path": path, "error_type": error_type, "error": message}, ensure_ascii=False))
+            print(f"Error [{error_type}]: {message}", file=sys.stderr)
             continue
         if as_json:
             print(json.dumps(to_json(result), ensure_ascii=False))
@@ -81,3 +84,14 @@ def _score(paths: list[str], cfg, *, as_json: bool) -> int:
             print(scorecard(result))
             print()
     return EXIT_ERROR if failed else 0
+
+
+def _describe(exc: Exception, path: str) -> tuple[str, str]:
+    """(error_type, one-line message naming the file) for any failure of one call."""
+    if isinstance(exc, SpeechQAError):
+        text = str(exc)
+        return exc.error_type, text if text.startswith(str(path)) else f"{path}: {text}"
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return "internal", (
+        f"{path}: {type(exc).__name__}: {detail} (a bug in speechqa: rerun with --traceback and report it)"
+    )

@@ -13,6 +13,7 @@ ERROR_TYPES = (
     "too_many_channels",  # more than 2 channels: mono or agent/caller stereo only
     "bad_config",         # the configuration cannot be used
     "model_missing",      # a model file is absent or corrupt
+    "internal",           # a bug in speechqa (reported by the CLI and the batch, never raised)
 )
 
 
