@@ -58,6 +58,15 @@ class ChannelTracks:
 
 
 @dataclass(frozen=True)
+class TurnPair:
+    """A caller turn answered by an agent turn (both >= 1 s): the loudness match of one exchange."""
+
+    caller: Turn
+    agent: Turn
+    level_diff_db: float   # agent - caller, P.56 over each turn, gain offsets applied
+
+
+@dataclass(frozen=True)
 class Measurement:
     duration_s: float
     roles: Roles
@@ -66,6 +75,7 @@ class Measurement:
     unmeasured: dict[str, str]         # metric -> why it is None
     speech: dict[str, np.ndarray]      # party (or "call" for mono) -> speech intervals
     turns: tuple[Turn, ...]
+    turn_pairs: tuple[TurnPair, ...]
     events: tuple[Event, ...]
     evidence: dict[str, list[tuple[float, float]]]
 
@@ -129,9 +139,9 @@ def measure_call(
         values["level_diff_db"] = levels["agent"] - levels["caller"]
     values["level_support_s"] = min(values["agent_talk_s"], values["caller_talk_s"])
     with _stage(hook, "loudness"):
-        pair_diffs, pair_evidence = _turn_pair_level_diffs(samples, sr, conversation.turns, channel_of, offsets_db)
-    values["level_pairs"] = len(pair_diffs)
-    values["level_diff_pair_median_db"] = float(np.median(pair_diffs)) if pair_diffs else None
+        pairs = _turn_pairs(samples, sr, conversation.turns, channel_of, offsets_db)
+    values["level_pairs"] = len(pairs)
+    values["level_diff_pair_median_db"] = float(np.median([p.level_diff_db for p in pairs])) if pairs else None
     quality["snr_db"] = _snr_db(values)
     values["snr_db"] = quality["snr_db"]
 
@@ -145,8 +155,9 @@ def measure_call(
         unmeasured=unmeasured,
         speech=speech,
         turns=conversation.turns,
+        turn_pairs=tuple(pairs),
         events=conversation.events,
-        evidence=_evidence(conversation.events, conversation.turns, pair_evidence),
+        evidence=_evidence(conversation.events, conversation.turns, pairs, slow_reply_s=score.timing.slow_reply_s),
     )
 
 
@@ -209,20 +220,25 @@ def _measure_mono(recording: Recording, signal: np.ndarray, track: ChannelTracks
     unmeasured = {name: MONO_REASON for name, v in metrics.items() if v is None}
     return Measurement(
         duration_s=recording.duration_s,
-        roles=Roles(agent_channel=None, method="mono", evidence="one channel (or two identical ones)"),
+        roles=Roles(
+            agent_channel=None,
+            method="mono",
+            evidence="two channels carrying one signal (dual mono)" if quality["dual_mono"] else "one channel",
+        ),
         quality=quality,
         metrics=metrics,
         unmeasured=unmeasured,
         speech={"call": track.speech},
         turns=(),
+        turn_pairs=(),
         events=tuple(events),
-        evidence=_evidence(events, (), []),
+        evidence=_evidence(events, (), [], slow_reply_s=score.timing.slow_reply_s),
     )
 
 
-def _turn_pair_level_diffs(samples, sr, turns, channel_of, offsets_db):
-    """Agent minus caller P.56 level for each caller turn answered by an agent turn (both >= 1 s)."""
-    diffs, evidence = [], []
+def _turn_pairs(samples, sr, turns, channel_of, offsets_db) -> list[TurnPair]:
+    """Each caller turn answered by an agent turn, both >= 1 s, with agent - caller P.56 level."""
+    pairs = []
     for caller_turn, agent_turn in zip(turns, turns[1:]):
         if (caller_turn.party, agent_turn.party) != ("caller", "agent"):
             continue
@@ -235,9 +251,8 @@ def _turn_pair_level_diffs(samples, sr, turns, channel_of, offsets_db):
             level = active_speech_level(samples[ch, a:b], sr).level_dbfs
             turn_levels.append(None if level is None else level + offsets_db[ch])
         if None not in turn_levels:
-            diffs.append(turn_levels[0] - turn_levels[1])
-            evidence.append((caller_turn.start_s, agent_turn.end_s, diffs[-1]))
-    return diffs, evidence
+            pairs.append(TurnPair(caller_turn, agent_turn, turn_levels[0] - turn_levels[1]))
+    return pairs
 
 
 def _snr_db(values: dict) -> float | None:
@@ -249,7 +264,7 @@ def _snr_db(values: dict) -> float | None:
     return min(snrs) if snrs else None
 
 
-def _evidence(events, turns, pair_evidence, *, most: int = 5) -> dict[str, list[tuple[float, float]]]:
+def _evidence(events, turns, pairs, *, slow_reply_s: float, most: int = 5) -> dict[str, list[tuple[float, float]]]:
     """The moments behind each metric a criterion may judge, worst first, at most `most`."""
     def moments(kind, party=None, longest_first=True):
         found = [e for e in events if e.kind == kind and (party is None or e.party == party)]
@@ -265,8 +280,8 @@ def _evidence(events, turns, pair_evidence, *, most: int = 5) -> dict[str, list[
         "overtalk_s": moments("overtalk"),
         "overtalk_episodes": moments("overtalk"),
     }
-    worst_pairs = sorted(pair_evidence, key=lambda p: -abs(p[2]))[:most]
-    evidence["level_diff_db"] = [(round(s, 2), round(e, 2)) for s, e, _ in worst_pairs]
+    worst_pairs = sorted(pairs, key=lambda p: -abs(p.level_diff_db))[:most]
+    evidence["level_diff_db"] = [(round(p.caller.start_s, 2), round(p.agent.end_s, 2)) for p in worst_pairs]
     evidence["level_diff_pair_median_db"] = evidence["level_diff_db"]
     for party in PARTIES:
         own_turns = sorted((t for t in turns if t.party == party), key=lambda t: -t.duration_s)
@@ -278,17 +293,20 @@ def _evidence(events, turns, pair_evidence, *, most: int = 5) -> dict[str, list[
         for name in ("talk_share", "f0_sd_st", "f0_range_st", "level_dbfs", "talk_s"):
             evidence[f"{party}_{name}"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:most]]
     evidence["agent_talk_share"] = evidence["agent_talk_s"]
-    evidence["agent_slow_replies"] = _slow_replies(turns, "agent")
-    evidence["caller_slow_replies"] = _slow_replies(turns, "caller")
-    evidence["agent_latency_median_s"] = evidence["agent_slow_replies"]
-    evidence["caller_latency_median_s"] = evidence["caller_slow_replies"]
+    for party in PARTIES:
+        replies = _replies(turns, party)
+        evidence[f"{party}_latency_median_s"] = replies[:most]
+        evidence[f"{party}_slow_replies"] = [r for r in replies if r[1] - r[0] > slow_reply_s][:most]
     return evidence
 
 
-def _slow_replies(turns, party: str, *, most: int = 5) -> list[tuple[float, float]]:
+def _replies(turns, party: str) -> list[tuple[float, float]]:
+    """The gaps before the party's replies (other's turn end to reply start), longest first."""
     gaps = [
-        (round(prev.end_s, 2), round(turn.start_s, 2))
+        (prev.end_s, turn.start_s)
         for prev, turn in zip(turns, turns[1:])
         if turn.party == party and prev.party != party
     ]
-    return sorted(gaps, key=lambda g: g[0] - g[1])[:most]
+    gaps.sort(key=lambda g: g[0] - g[1])
+    # An overlapping reply (negative gap) is shown as the overlap, earlier time first.
+    return [(round(min(g), 2), round(max(g), 2)) for g in gaps]

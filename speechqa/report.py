@@ -37,6 +37,16 @@ def to_json(result: CallResult) -> dict:
         "turns": [
             {"party": t.party, "start_s": _round(t.start_s), "end_s": _round(t.end_s)} for t in m.turns
         ],
+        "turn_pairs": [
+            {
+                "caller_start_s": _round(p.caller.start_s),
+                "caller_end_s": _round(p.caller.end_s),
+                "agent_start_s": _round(p.agent.start_s),
+                "agent_end_s": _round(p.agent.end_s),
+                "level_diff_db": _round(p.level_diff_db),
+            }
+            for p in m.turn_pairs
+        ],
         "measure_hash": result.measure_hash,
         "score_hash": result.score_hash,
         "speechqa_version": result.speechqa_version,
