@@ -197,7 +197,11 @@ def _channel_tracks(samples: np.ndarray, sr: int, *, measure: MeasureConfig, hoo
             pitch = track_pitch(signal, sr, fmin_hz=p.fmin_hz, fmax_hz=p.fmax_hz, hop_s=p.hop_s)
         tracks.append(
             ChannelTracks(
-                speech=subtract(speech[ch], leaks[ch], min_s=measure.vad.min_speech_s),
+                # Leak comes out of the raw VAD output, before bridging: else the bridged pauses of
+                # the leaked speech would stay behind as speech of their own.
+                speech=bridge_gaps(
+                    subtract(raw[ch], leaks[ch], min_s=measure.vad.min_speech_s), max_gap_s=measure.bridge_gap_s
+                ),
                 leaked_s=total_s(leaks[ch]),
                 noise_floor_dbfs=floor,
                 pitch=pitch,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from speechqa.timeline import bridge_gaps
+
 
 @dataclass(frozen=True)
 class QualityOptions:
@@ -76,36 +78,51 @@ def leak_intervals(
     options: QualityOptions,
     frame_s: float = 0.032,
     min_run_s: float = 0.1,
+    explained_margin_db: float = 6.0,
 ) -> np.ndarray:
     """Stretches of `own`'s speech segments that are the other channel leaking in, as (n, 2)
-    intervals: runs of at least min_run_s of frames strongly correlated (>= crosstalk_correlation) with `other` at the
-    segment's best lag (within crosstalk_max_lag_s), and quieter here than there.
+    intervals (runs of at least min_run_s).
 
-    Per frame rather than per segment, so that leak merged into a party's own speech (both talk
-    at once, or the leak runs on from the party's own words) is removed and the speech stays."""
+    Per frame rather than per segment, so that leak merged into a party's own speech is removed
+    and the speech stays. Two passes: frames strongly correlated (>= crosstalk_correlation) with
+    `other` at the segment's best lag (within crosstalk_max_lag_s), and quieter here than there,
+    are leak; their level relative to the other channel is the line's coupling (median, dB).
+    Then every frame no louder than coupling + explained_margin_db relative to the other
+    channel is leak too: the leak's soft onsets and decays correlate less than its core."""
     max_lag = int(options.crosstalk_max_lag_s * sample_rate_hz)
     frame = max(1, int(frame_s * sample_rate_hz))
-    leaks = []
+    per_segment = []   # (start_s, own frame energy, other frame energy, correlated-leak mask)
     for start_s, end_s in segments:
         a, b = int(start_s * sample_rate_hz), int(end_s * sample_rate_hz)
         x = own[a:b].astype(np.float64)
-        lo = max(0, a - max_lag)
-        y = other[lo: b + max_lag].astype(np.float64)
+        y = other[max(0, a - max_lag): b + max_lag].astype(np.float64)
         if x.size < frame or y.size < x.size or not np.any(x) or not np.any(y):
             continue
         shift = _best_shift(x, y)
-        aligned = y[shift: shift + x.size]
         n = x.size // frame * frame
-        xf, yf = x[:n].reshape(-1, frame), aligned[:n].reshape(-1, frame)
+        xf, yf = x[:n].reshape(-1, frame), y[shift: shift + n].reshape(-1, frame)
         own_energy = np.einsum("ij,ij->i", xf, xf)
         other_energy = np.einsum("ij,ij->i", yf, yf)
-        cross = np.einsum("ij,ij->i", xf, yf)
-        corr = np.abs(cross) / np.sqrt(np.maximum(own_energy * other_energy, 1e-20))
-        is_leak = (corr >= options.crosstalk_correlation) & (own_energy < other_energy)
-        for first, last in _runs(is_leak):
-            if (last - first) * frame < min_run_s * sample_rate_hz:
-                continue   # a frame or two of chance likeness, not a leak
-            leaks.append((start_s + first * frame / sample_rate_hz, start_s + last * frame / sample_rate_hz))
+        corr = np.abs(np.einsum("ij,ij->i", xf, yf)) / np.sqrt(np.maximum(own_energy * other_energy, 1e-20))
+        correlated = (corr >= options.crosstalk_correlation) & (own_energy < other_energy)
+        per_segment.append((start_s, own_energy, other_energy, correlated))
+    ratios = [
+        10 * np.log10(np.maximum(own_e[m], 1e-20) / np.maximum(other_e[m], 1e-20))
+        for _, own_e, other_e, m in per_segment
+        if m.any()
+    ]
+    if not ratios or sum(r.size for r in ratios) * frame < min_run_s * sample_rate_hz:
+        return np.zeros((0, 2))
+    coupling_db = float(np.median(np.concatenate(ratios)))
+    explained = 10 ** ((coupling_db + explained_margin_db) / 10)
+    leaks = []
+    frame_s = frame / sample_rate_hz
+    for start_s, own_e, other_e, correlated in per_segment:
+        runs = np.array(_runs(correlated | (own_e <= explained * other_e)), dtype=np.float64).reshape(-1, 2)
+        # A frame of line noise inside leaked speech (a pause of the other party) does not split
+        # the leak; then a run shorter than min_run_s is chance likeness, not a leak.
+        runs = bridge_gaps(start_s + runs * frame_s, max_gap_s=min_run_s)
+        leaks.extend(runs[runs[:, 1] - runs[:, 0] >= min_run_s - 1e-9])
     return np.array(leaks, dtype=np.float64).reshape(-1, 2)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from speechqa.features.pitch import PitchStats, PitchTrack, pitch_stats, track_pitch
+from speechqa.testing import PHONE_RATE_HZ, phone_channel
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 FDA_DIR = FIXTURES / "pitch" / "fda_rl"
@@ -309,23 +310,6 @@ def fda():
     return _fda_recordings()
 
 
-def phone_channel(x: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, int]:
-    """Resample to 8 kHz, 300-3400 Hz Butterworth band-pass (order 4), 8-bit mu-law (G.711-like
-    companding, encode and decode)."""
-    import soxr
-    from scipy.signal import butter, sosfilt
-
-    y = soxr.resample(x, sample_rate_hz, 8000)
-    y = sosfilt(butter(4, [300, 3400], btype="bandpass", fs=8000, output="sos"), y)
-    mu = 255.0
-    y = np.clip(y, -1.0, 1.0)
-    encoded = np.sign(y) * np.log1p(mu * np.abs(y)) / np.log1p(mu)
-    code = np.round((encoded + 1) / 2 * 255)  # 256 levels
-    decoded = code / 255 * 2 - 1
-    y = np.sign(decoded) * np.expm1(np.abs(decoded) * np.log1p(mu)) / mu
-    return y.astype(np.float32), 8000
-
-
 @pytest.mark.slow
 def test_fda_reference_alignment(fda):
     """The .f0ref hop and offset, checked against the audio rather than assumed."""
@@ -363,7 +347,7 @@ def _score(fda, channel: str) -> dict[str, float]:
     for _, x, ref in fda:
         rate = FDA_RATE_HZ
         if channel == "phone":
-            x, rate = phone_channel(x, rate)
+            x, rate = phone_channel(x, rate), PHONE_RATE_HZ
         start = time.perf_counter()
         track = track_pitch(x, rate)
         elapsed += time.perf_counter() - start
