@@ -78,6 +78,7 @@ def leak_intervals(
     options: QualityOptions,
     frame_s: float = 0.032,
     min_run_s: float = 0.1,
+    min_evidence_s: float = 1.0,
     explained_margin_db: float = 6.0,
 ) -> np.ndarray:
     """Stretches of `own`'s speech segments that are the other channel leaking in, as (n, 2)
@@ -86,7 +87,8 @@ def leak_intervals(
     Per frame rather than per segment, so that leak merged into a party's own speech is removed
     and the speech stays. Two passes: frames strongly correlated (>= crosstalk_correlation) with
     `other` at the segment's best lag (within crosstalk_max_lag_s), and quieter here than there,
-    are leak; their level relative to the other channel is the line's coupling (median, dB).
+    in runs of at least min_run_s adding up to min_evidence_s, are leak; their level relative to
+    the other channel is the line's coupling (median, dB).
     Then every frame no louder than coupling + explained_margin_db relative to the other
     channel is leak too: the leak's soft onsets and decays correlate less than its core."""
     max_lag = int(options.crosstalk_max_lag_s * sample_rate_hz)
@@ -106,12 +108,15 @@ def leak_intervals(
         corr = np.abs(np.einsum("ij,ij->i", xf, yf)) / np.sqrt(np.maximum(own_energy * other_energy, 1e-20))
         correlated = (corr >= options.crosstalk_correlation) & (own_energy < other_energy)
         per_segment.append((start_s, own_energy, other_energy, correlated))
-    ratios = [
-        10 * np.log10(np.maximum(own_e[m], 1e-20) / np.maximum(other_e[m], 1e-20))
-        for _, own_e, other_e, m in per_segment
-        if m.any()
-    ]
-    if not ratios or sum(r.size for r in ratios) * frame < min_run_s * sample_rate_hz:
+    # Only runs of correlated frames are evidence of a leak; a call whose evidence adds up to
+    # less than min_evidence_s has none (real calls show a few chance-alike frames).
+    min_frames = int(np.ceil(min_run_s / (frame / sample_rate_hz) - 1e-9))
+    ratios = []
+    for _, own_e, other_e, correlated in per_segment:
+        for first, last in _runs(correlated):
+            if last - first >= min_frames:
+                ratios.append(10 * np.log10(np.maximum(own_e[first:last], 1e-20) / np.maximum(other_e[first:last], 1e-20)))
+    if sum(r.size for r in ratios) * frame < min_evidence_s * sample_rate_hz:
         return np.zeros((0, 2))
     coupling_db = float(np.median(np.concatenate(ratios)))
     explained = 10 ** ((coupling_db + explained_margin_db) / 10)
