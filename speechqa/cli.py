@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="speechqa: warning: %(message)s")
     from speechqa.config import dump_config, load_config
 
     try:
