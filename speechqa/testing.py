@@ -73,3 +73,123 @@ def laryngograph_scores(paths: list[Path], detect) -> dict:
         "false_alarm": silence_hits / max(silence, 1),
         "silence_s": silence * FDA_HOP_S,
     }
+
+
+_RU_UNITS = "ноль один два три четыре пять шесть семь восемь девять десять одиннадцать двенадцать тринадцать четырнадцать пятнадцать шестнадцать семнадцать восемнадцать девятнадцать".split()
+_RU_TENS = "_ _ двадцать тридцать сорок пятьдесят шестьдесят семьдесят восемьдесят девяносто".split()
+_RU_HUNDREDS = "_ сто двести триста четыреста пятьсот шестьсот семьсот восемьсот девятьсот".split()
+_EN_UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_EN_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def spell_number(n: int, *, language: str) -> str:
+    """A cardinal number 0..999999 in words (Russian nominative, or English), for WER."""
+    if not 0 <= n < 1_000_000:
+        return str(n)
+    if language == "ru":
+        return " ".join(_ru_words(n)) or "ноль"
+    return " ".join(_en_words(n)) or "zero"
+
+
+def _ru_words(n: int, feminine: bool = False) -> list[str]:
+    if n >= 1000:
+        thousands, rest = divmod(n, 1000)
+        last, last2 = thousands % 10, thousands % 100
+        noun = "тысяча" if last == 1 and last2 != 11 else "тысячи" if 2 <= last <= 4 and not 12 <= last2 <= 14 else "тысяч"
+        return _ru_words(thousands, feminine=True) + [noun] + _ru_words(rest)
+    words = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words.append(_RU_HUNDREDS[hundreds])
+    if rest >= 20:
+        tens, rest = divmod(rest, 10)
+        words.append(_RU_TENS[tens])
+    if rest or (n == 0):
+        unit = _RU_UNITS[rest]
+        if feminine and rest in (1, 2):
+            unit = "одна" if rest == 1 else "две"
+        words.append(unit)
+    return words if n else []
+
+
+def _en_words(n: int) -> list[str]:
+    if n >= 1000:
+        thousands, rest = divmod(n, 1000)
+        return _en_words(thousands) + ["thousand"] + _en_words(rest)
+    words = []
+    hundreds, rest = divmod(n, 100)
+    if hundreds:
+        words += [_EN_UNITS[hundreds], "hundred"]
+    if rest >= 20:
+        tens, rest = divmod(rest, 10)
+        words.append(_EN_TENS[tens])
+    if rest:
+        words.append(_EN_UNITS[rest])
+    return words
+
+
+def normalise_for_wer(text: str, *, language: str) -> list[str]:
+    """Words for scoring: lower case, ё as е, numbers in words, punctuation and symbols gone."""
+    import re
+    import unicodedata
+
+    text = text.lower().replace("ё", "е")
+    text = re.sub(r"\d+", lambda m: f" {spell_number(int(m.group()), language=language)} ", text)
+    kept = "".join(ch if unicodedata.category(ch)[0] in "LN" or ch == "'" else " " for ch in text)
+    return kept.replace("ё", "е").split()
+
+
+def word_error_rate(references: list[str], hypotheses: list[str], *, language: str) -> float:
+    """Word errors (substitutions, deletions, insertions) over reference words, pooled."""
+    errors = words = 0
+    for reference, hypothesis in zip(references, hypotheses, strict=True):
+        ref = normalise_for_wer(reference, language=language)
+        hyp = normalise_for_wer(hypothesis, language=language)
+        errors += _edit_distance(ref, hyp)
+        words += len(ref)
+    return errors / words if words else 0.0
+
+
+def _edit_distance(a: list[str], b: list[str]) -> int:
+    previous = list(range(len(b) + 1))
+    for i, word in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
+        previous = current
+    return previous[-1]
+
+
+def asr_reference_sets(fixtures: Path) -> dict[str, tuple[str, list[tuple[Path, str]]]]:
+    """The transcribed fixtures: name -> (language, [(audio path, reference text)])."""
+    asr = fixtures / "asr"
+    asterisk = []
+    for line in (asr / "asterisk_ru" / "transcripts.tsv").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            name, text = line.split("\t", 1)
+            asterisk.append((asr / "asterisk_ru" / name, text))
+    harvard = [line for line in (asr / "osr_harvard72_8k.txt").read_text(encoding="utf-8").splitlines()
+               if line.strip() and not line.startswith("#")]
+    return {
+        "asterisk_ru": ("ru", asterisk),
+        "osr_harvard72_8k": ("en", [(asr / "osr_harvard72_8k.wav", " ".join(harvard))]),
+        "deepspeech_ru": ("ru", [(asr / "deepspeech_ru.wav", "бедняга ребят на его месте должен был быть я")]),
+        "pisets_ru": ("ru", [(asr / "pisets_ru.wav", "нейронные сети это хорошо")]),
+    }
+
+
+def transcribe_file(path: Path, *, language: str, transcriber, vad_options) -> str:
+    """speechqa's transcription of a whole file (all channels, mixed down), as one text."""
+    from speechqa.audio import read_audio
+    from speechqa.features.vad import detect_speech, load_vad_model
+    from speechqa.timeline import bridge_gaps
+
+    recording = read_audio(path)
+    mono = recording.samples.mean(axis=0, keepdims=True)
+    (raw,) = detect_speech(mono, recording.sample_rate_hz, model=load_vad_model(), options=vad_options)
+    speech = bridge_gaps(raw, max_gap_s=0.25)
+    from speechqa.asr import to_asr_rate
+
+    audio = to_asr_rate(mono[0], recording.sample_rate_hz)
+    utterances = transcriber.transcribe_channel(audio, speech, party="call", language=language)
+    return " ".join(u.text for u in utterances)
