@@ -5,7 +5,8 @@ from Whisper's VAD), batched through faster-whisper's BatchedInferencePipeline w
 Whisper invents text on silence, hold music and the other party's leak, so three guards keep
 such text out: only VAD speech is decoded; segments that Whisper itself thinks are no speech
 (no_speech_prob) and decode badly (avg_logprob), or that repeat themselves (compression ratio),
-are dropped; and words whose middle falls outside the party's speech are dropped.
+are dropped; and words whose middle lies away from the party's speech (Whisper's word times
+are rough, hence a margin) are dropped.
 
 Models are loaded explicitly from a folder, once per process; a model *name* is passed to
 faster-whisper only when the user names one, and nothing is ever downloaded silently.
@@ -35,6 +36,7 @@ MODEL_HELP = (
 
 @dataclass(frozen=True)
 class AsrOptions:
+    enabled: bool = True                 # false: acoustics and timing only, no words
     model: str = "models/whisper-base"   # a faster-whisper model folder, or a model name
     compute_type: str = "int8"
     threads: int = 0                     # CPU threads for CTranslate2; 0 = its default
@@ -46,6 +48,8 @@ class AsrOptions:
     detect_from_s: float = 30.0          # auto: detect from this much of the agent's first speech
     max_clip_s: float = 30.0             # Whisper's window
     clip_gap_s: float = 2.0              # a longer silence starts a new clip
+    clip_pad_s: float = 0.2              # context kept around speech: Whisper misreads bare onsets
+    word_margin_s: float = 0.3           # a word whose middle is further than this from speech is dropped
     no_speech_prob_max: float = 0.6      # drop a segment above this that also decodes badly
     log_prob_min: float = -1.0
     compression_ratio_max: float = 2.4   # drop a segment that repeats itself
@@ -79,19 +83,24 @@ def load_asr_model(model: str, *, compute_type: str = "int8", threads: int = 0):
         raise SpeechQAError(f"cannot load the Whisper model {model!r} ({exc}); {MODEL_HELP}", error_type="model_missing") from None
 
 
-def speech_clips(speech: np.ndarray, *, max_clip_s: float, gap_s: float) -> list[tuple[float, float]]:
-    """Group speech intervals into clips of at most max_clip_s; a gap over gap_s splits them.
-    An interval longer than max_clip_s is cut into pieces."""
+def speech_clips(
+    speech: np.ndarray, *, max_clip_s: float, gap_s: float, pad_s: float = 0.0, duration_s: float = np.inf
+) -> list[tuple[float, float]]:
+    """Group speech intervals, widened by pad_s (within 0..duration_s), into clips of at most
+    max_clip_s; a gap over gap_s splits them. An interval longer than max_clip_s is cut."""
     clips: list[list[float]] = []
     for start, end in np.asarray(speech, dtype=np.float64).reshape(-1, 2):
+        start, end = max(0.0, start - pad_s), min(duration_s, end + pad_s)
         while end - start > max_clip_s:
             clips.append([start, start + max_clip_s])
             start += max_clip_s
         if clips and start - clips[-1][1] <= gap_s and end - clips[-1][0] <= max_clip_s:
-            clips[-1][1] = end
+            clips[-1][1] = max(clips[-1][1], end)
+        elif clips and start < clips[-1][1]:
+            clips.append([clips[-1][1], end])   # padding overlapped the previous clip
         else:
             clips.append([start, end])
-    return [(float(s), float(e)) for s, e in clips]
+    return [(float(s), float(e)) for s, e in clips if e > s]
 
 
 def to_asr_rate(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
@@ -133,7 +142,10 @@ def transcribe_party(
     """Utterances of one party from its own channel, decoded over its speech only."""
     from faster_whisper import BatchedInferencePipeline
 
-    clips = speech_clips(speech, max_clip_s=options.max_clip_s, gap_s=options.clip_gap_s)
+    clips = speech_clips(
+        speech, max_clip_s=options.max_clip_s, gap_s=options.clip_gap_s, pad_s=options.clip_pad_s,
+        duration_s=len(audio16k) / ASR_RATE_HZ,
+    )
     if not clips:
         return []
     segments, _ = BatchedInferencePipeline(model).transcribe(
@@ -158,7 +170,7 @@ def transcribe_party(
         words = tuple(
             Word(text=w.word.strip(), start_s=float(w.start), end_s=float(w.end), probability=float(w.probability))
             for w in (segment.words or ())
-            if _inside(speech, (w.start + w.end) / 2) and w.word.strip()
+            if _inside(speech, (w.start + w.end) / 2, margin_s=options.word_margin_s) and w.word.strip()
         )
         if not words:
             continue
@@ -182,14 +194,15 @@ def _invented(segment, options: AsrOptions) -> bool:
     return segment.no_speech_prob > options.no_speech_prob_max and segment.avg_logprob < options.log_prob_min
 
 
-def _inside(speech: np.ndarray, t: float) -> bool:
-    return bool(np.any((speech[:, 0] <= t) & (speech[:, 1] >= t)))
+def _inside(speech: np.ndarray, t: float, *, margin_s: float) -> bool:
+    return bool(np.any((speech[:, 0] - margin_s <= t) & (speech[:, 1] + margin_s >= t)))
 
 
 @dataclass(frozen=True)
 class Transcript:
     language: str
     language_probability: float | None   # None when the language came from configuration
+    method: str                          # "config" or "detected"
     channels: tuple[tuple[Utterance, ...], ...]   # per channel; party is "left"/"right"/"call"
 
 
@@ -217,7 +230,8 @@ class Transcriber:
             tuple(self.transcribe_channel(audio[c], speech_by_channel[c], party=names[c], language=language))
             for c in range(len(samples))
         )
-        return Transcript(language=language, language_probability=probability, channels=channels)
+        method = "config" if probability is None else "detected"
+        return Transcript(language=language, language_probability=probability, method=method, channels=channels)
 
     def transcribe_channel(self, audio16k: np.ndarray, speech: np.ndarray, *, party: str, language: str) -> list[Utterance]:
         return transcribe_party(audio16k, speech, party=party, language=language, model=self.model, options=self.options)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechqa import __version__
+from speechqa.asr import Transcriber
 from speechqa.audio import read_audio
 from speechqa.config import Config
 from speechqa.measure import Measurement, measure_call
@@ -38,9 +39,13 @@ def content_id(path: str | Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def score_call(path: str | Path, *, config: Config) -> CallResult:
+def score_call(path: str | Path, *, config: Config, transcriber=None) -> CallResult:
+    """Read, measure and judge one call. `transcriber` defaults to one built from
+    [measure.asr] (the model is loaded once per process); none when ASR is off."""
     recording = read_audio(path, max_duration_s=config.measure.max_duration_s)
-    measurement = measure_call(recording, measure=config.measure, score=config.score)
+    if transcriber is None and config.measure.asr.enabled:
+        transcriber = Transcriber(config.measure.asr)
+    measurement = measure_call(recording, measure=config.measure, score=config.score, transcriber=transcriber)
     verdicts = judge(measurement.metrics, measurement=measurement, config=config)
     return CallResult(
         call_id=content_id(path),
@@ -66,4 +71,5 @@ def judge(metrics: dict, *, measurement: Measurement, config: Config) -> list[Ve
         supports=supports,
         evidence=measurement.evidence,
         reasons=measurement.unmeasured,
+        notes=measurement.notes,
     )

@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--config", metavar="FILE", help="a TOML configuration (default: the shipped one)")
     score.add_argument("--json", action="store_true", help="print one JSON object per call instead of a scorecard")
     score.add_argument("--agent", choices=("left", "right", "auto"), help="which channel is the agent (overrides [measure] agent)")
+    score.add_argument("--model", metavar="PATH_OR_NAME", help="a faster-whisper model folder or name (overrides [measure.asr] model)")
+    score.add_argument("--language", choices=("auto", "ru", "en"), help="the calls' language (overrides [measure.asr] language)")
+    score.add_argument("--no-asr", action="store_true", help="no transcription: acoustics and timing only (faster; word criteria abstain)")
     score.add_argument("--traceback", action="store_true", help="on an internal error, show the Python traceback (for bug reports)")
 
     config = commands.add_parser(
@@ -59,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# measure_hash = {cfg.measure_hash}\n# score_hash = {cfg.score_hash}")
         print(dump_config(cfg), end="")
         return 0
-    if args.agent:
-        cfg = dataclasses.replace(cfg, measure=dataclasses.replace(cfg.measure, agent=args.agent))
+    cfg = _with_overrides(cfg, args)
     return _score(args.paths, cfg, as_json=args.json, traceback=args.traceback)
 
 
@@ -98,3 +100,17 @@ def _describe(exc: Exception, path: str) -> tuple[str, str]:
     return "internal", (
         f"{path}: {type(exc).__name__}: {detail} (a bug in speechqa: rerun with --traceback and report it)"
     )
+
+
+def _with_overrides(cfg, args):
+    """The configuration with the command line's choices on top."""
+    measure, asr = cfg.measure, cfg.measure.asr
+    if args.agent:
+        measure = dataclasses.replace(measure, agent=args.agent)
+    if args.model:
+        asr = dataclasses.replace(asr, model=args.model)
+    if args.language:
+        asr = dataclasses.replace(asr, language=args.language)
+    if args.no_asr:
+        asr = dataclasses.replace(asr, enabled=False)
+    return dataclasses.replace(cfg, measure=dataclasses.replace(measure, asr=asr))

@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from speechqa.asr import AsrOptions
 from speechqa.errors import SpeechQAError
 from speechqa.features.vad import VadOptions
+from speechqa.pii import PiiOptions
 from speechqa.quality import QualityOptions
 from speechqa.scoring import Criterion
+from speechqa.script import ScriptOptions
 from speechqa.timeline import TimingOptions
 
 AGENT_CHOICES = ("left", "right", "auto")
@@ -42,6 +45,8 @@ class MeasureConfig:
     vad: VadOptions = field(default_factory=VadOptions)
     pitch: PitchOptions = field(default_factory=PitchOptions)
     quality: QualityOptions = field(default_factory=QualityOptions)
+    asr: AsrOptions = field(default_factory=AsrOptions)
+    pii: PiiOptions = field(default_factory=PiiOptions)
 
     def __post_init__(self):
         if self.agent not in AGENT_CHOICES:
@@ -49,8 +54,18 @@ class MeasureConfig:
 
 
 @dataclass(frozen=True)
+class RateOptions:
+    min_speech_s: float = 5.0   # a party's rate needs this much articulation time
+    min_pair_words: int = 3     # a caller->agent turn pair's rate ratio needs this many words per turn
+
+
+@dataclass(frozen=True)
 class ScoreConfig:
     timing: TimingOptions = field(default_factory=TimingOptions)
+    rate: RateOptions = field(default_factory=RateOptions)
+    script: ScriptOptions = field(default_factory=ScriptOptions)
+    # Phrases added to the shipped lexicons: {language: {category: [phrase, ...]}}
+    lexicon: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     criteria: tuple[Criterion, ...] = ()
 
 
@@ -73,7 +88,7 @@ def default_config_text() -> str:
 
 
 def default_config() -> Config:
-    return parse_config(default_config_text(), source="the default configuration")
+    return parse_config("", source="the default configuration")
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -89,12 +104,14 @@ def load_config(path: str | Path | None) -> Config:
 
 
 def parse_config(text: str, *, source: str) -> Config:
+    """The shipped default overlaid with `text`: tables merge key by key, anything else (a
+    value, the list of criteria) replaces the default."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpeechQAError(f"{source}: not valid TOML ({exc})", error_type="bad_config") from None
     try:
-        return _build(Config, data, where="")
+        return _build(Config, _overlay(tomllib.loads(default_config_text()), data), where="")
     except (TypeError, ValueError, KeyError) as exc:
         raise SpeechQAError(f"{source}: {exc}", error_type="bad_config") from None
 
@@ -104,6 +121,13 @@ def dump_config(config: Config) -> str:
     import tomli_w
 
     return tomli_w.dumps(_plain(config))
+
+
+def _overlay(base: dict, top: dict) -> dict:
+    merged = dict(base)
+    for key, value in top.items():
+        merged[key] = _overlay(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
 
 
 def _build(cls, data: dict, *, where: str):
@@ -124,6 +148,11 @@ def _convert(hint, value, *, where: str):
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where=where)
     origin = typing.get_origin(hint)
+    if origin is dict:
+        _, value_hint = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} must be a table")
+        return {str(k): _convert(value_hint, v, where=f"{where}.{k}") for k, v in value.items()}
     if origin is tuple:
         item = typing.get_args(hint)[0]
         if not isinstance(value, list):
@@ -143,6 +172,8 @@ def _plain(obj):
         return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if getattr(obj, f.name) is not None}
     if isinstance(obj, tuple):
         return [_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
     return obj
 
 

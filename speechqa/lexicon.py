@@ -33,6 +33,7 @@ from typing import Mapping, NamedTuple, Sequence
 CATEGORIES = (
     "greeting",
     "self_introduction",
+    "offer_help",
     "company",
     "recording_notice",
     "clarifying",

@@ -6,6 +6,7 @@ statistic over those tracks restricted to that party's speech.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -20,9 +21,13 @@ from speechqa.errors import SpeechQAError
 from speechqa.features.loudness import active_speech_level, integrated_loudness, noise_floor_dbfs
 from speechqa.features.pitch import pitch_stats, track_pitch
 from speechqa.features.vad import detect_speech, load_vad_model
-from speechqa.metrics import conform
+from speechqa.lexicon import load_lexicon
+from speechqa.metrics import WORD_METRIC_NAMES, conform
+from speechqa.pii import mask_utterances
 from speechqa.quality import channel_correlation, clipping_share, high_band_share, leak_intervals
-from speechqa.roles import Roles, assign_roles
+from speechqa.roles import Roles, assign_roles, first_speaker
+from speechqa.transcript import Utterance
+from speechqa.words import call_word_metrics, word_metrics
 from speechqa.timeline import (
     PARTIES, Event, Turn, analyse_conversation, bridge_gaps, silence_metrics, subtract, total_s, union,
 )
@@ -44,6 +49,8 @@ def _stage(hook: StageHook, name: str):
 
 
 MONO_REASON = "mono recording: per-party metrics need diarization (not available yet)"
+NO_ASR_REASON = "no transcript: speech recognition is off ([measure.asr] enabled = false)"
+
 PER_TURN_LEVEL_MIN_S = 1.0   # criteria.md: per-turn levels use P.56 over turns of 1 s or more
 
 
@@ -78,12 +85,22 @@ class Measurement:
     turn_pairs: tuple[TurnPair, ...]
     events: tuple[Event, ...]
     evidence: dict[str, list[tuple[float, float]]]
+    language: str | None = None                  # the transcript's language, None without ASR
+    language_method: str | None = None           # "config" or "detected"
+    utterances: tuple[Utterance, ...] = ()       # PII-masked as configured
+    notes: dict[str, str] = dataclasses.field(default_factory=dict)   # metric -> what decided it
 
 
 def measure_call(
-    recording: Recording, *, measure: MeasureConfig, score: ScoreConfig, hook: StageHook = no_hook
+    recording: Recording,
+    *,
+    measure: MeasureConfig,
+    score: ScoreConfig,
+    transcriber=None,
+    hook: StageHook = no_hook,
 ) -> Measurement:
     """All metrics of one call. Raises SpeechQAError(no_speech) when nobody speaks.
+    `transcriber` (a speechqa.asr.Transcriber, or None for no words) transcribes each channel;
     `hook(stage, seconds)` hears how long each stage took (benchmarks, run manifests)."""
     require_signal(recording)
     samples, sr = recording.samples, recording.sample_rate_hz
@@ -102,10 +119,22 @@ def measure_call(
     quality["crosstalk_s"] = sum(t.leaked_s for t in tracks)
     quality["crosstalk"] = quality["crosstalk_s"] > 0
 
-    if len(tracks) == 1:
-        return _measure_mono(recording, samples[0], tracks[0], quality, score=score)
+    speech_by_channel = [t.speech for t in tracks]
+    transcript = None
+    if transcriber is not None:
+        first = "left right".split().index(measure.agent) if measure.agent in ("left", "right") else first_speaker(speech_by_channel)
+        with _stage(hook, "asr"):
+            transcript = transcriber.transcribe(samples, sr, speech_by_channel, first_channel=min(first, len(tracks) - 1))
 
-    roles = assign_roles([t.speech for t in tracks], agent=measure.agent)
+    if len(tracks) == 1:
+        return _measure_mono(recording, samples[0], tracks[0], quality, transcript, measure=measure, score=score)
+
+    roles = assign_roles(
+        speech_by_channel,
+        agent=measure.agent,
+        utterances_by_channel=None if transcript is None else [list(c) for c in transcript.channels],
+        lexicon=None if transcript is None else load_lexicon(transcript.language, extra=score.lexicon.get(transcript.language)),
+    )
     channel_of = {"agent": roles.agent_channel, "caller": 1 - roles.agent_channel}
     offsets_db = (measure.gain_offset_left_db, measure.gain_offset_right_db)
     speech = {party: tracks[channel_of[party]].speech for party in PARTIES}
@@ -145,8 +174,23 @@ def measure_call(
     quality["snr_db"] = _snr_db(values)
     values["snr_db"] = quality["snr_db"]
 
+    utterances, word_evidence, notes = [], {}, {}
+    if transcript is not None:
+        with _stage(hook, "words"):
+            utterances = _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure)
+            words = word_metrics(
+                utterances, conversation.turns, conversation.events, speech, language=transcript.language,
+                level_pairs=[(p.agent.start_s, p.level_diff_db) for p in pairs], score=score,
+            )
+            values.update(words.metrics)
+            word_evidence, notes = words.evidence, words.notes
+            utterances = list(mask_utterances(utterances, options=measure.pii))
+            quality["asr_confidence"] = values["asr_confidence"]
+
     metrics = conform(values)
     unmeasured = {name: "too little speech to measure" for name, v in metrics.items() if v is None}
+    if transcript is None:
+        unmeasured.update({name: NO_ASR_REASON for name in WORD_METRIC_NAMES})
     return Measurement(
         duration_s=recording.duration_s,
         roles=roles,
@@ -157,8 +201,33 @@ def measure_call(
         turns=conversation.turns,
         turn_pairs=tuple(pairs),
         events=conversation.events,
-        evidence=_evidence(conversation.events, conversation.turns, pairs, slow_reply_s=score.timing.slow_reply_s),
+        evidence={
+            **_evidence(conversation.events, conversation.turns, pairs, slow_reply_s=score.timing.slow_reply_s),
+            **word_evidence,
+        },
+        language=None if transcript is None else transcript.language,
+        language_method=None if transcript is None else transcript.method,
+        utterances=tuple(utterances),
+        notes=notes,
     )
+
+
+def _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure) -> list[Utterance]:
+    """The channels' utterances under party names; a channel whose party has its own language
+    in the configuration is transcribed again in that language."""
+    overrides = {"agent": measure.asr.agent_language, "caller": measure.asr.caller_language}
+    utterances = []
+    for party in PARTIES:
+        ch = channel_of[party]
+        language = overrides[party] or transcript.language
+        if language != transcript.language:
+            from speechqa.asr import to_asr_rate
+
+            found = transcriber.transcribe_channel(to_asr_rate(samples[ch], sr), speech[party], party=party, language=language)
+        else:
+            found = [dataclasses.replace(u, party=party) for u in transcript.channels[ch]]
+        utterances += found
+    return sorted(utterances, key=lambda u: u.start_s)
 
 
 def _recording_quality(recording: Recording, *, options) -> dict:
@@ -210,8 +279,15 @@ def _channel_tracks(samples: np.ndarray, sr: int, *, measure: MeasureConfig, hoo
     return tracks
 
 
-def _measure_mono(recording: Recording, signal: np.ndarray, track: ChannelTracks, quality: dict, *, score: ScoreConfig) -> Measurement:
+def _measure_mono(
+    recording: Recording, signal: np.ndarray, track: ChannelTracks, quality: dict, transcript, *, measure: MeasureConfig, score: ScoreConfig
+) -> Measurement:
     values, events = silence_metrics(track.speech, options=score.timing)
+    utterances = []
+    if transcript is not None:
+        utterances = list(mask_utterances(transcript.channels[0], options=measure.pii))
+        values.update(call_word_metrics(utterances))
+        quality["asr_confidence"] = values["asr_confidence"]
     values["duration_s"] = recording.duration_s
     values["speech_s"] = total_s(track.speech)
     level = active_speech_level(signal, recording.sample_rate_hz, segments=track.speech)
@@ -237,6 +313,9 @@ def _measure_mono(recording: Recording, signal: np.ndarray, track: ChannelTracks
         turn_pairs=(),
         events=tuple(events),
         evidence=_evidence(events, (), [], slow_reply_s=score.timing.slow_reply_s),
+        language=None if transcript is None else transcript.language,
+        language_method=None if transcript is None else transcript.method,
+        utterances=tuple(utterances),
     )
 
 

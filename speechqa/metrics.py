@@ -68,7 +68,41 @@ def _build() -> tuple[MetricSpec, ...]:
     return tuple(specs)
 
 
-METRICS: tuple[MetricSpec, ...] = _build()
+def _words() -> tuple[MetricSpec, ...]:
+    """The metrics that need the transcript."""
+    specs = [
+        *_party("{p}_words", "int", "words recognised in the {p}'s speech", None),
+        MetricSpec("asr_confidence", "float", "mean recogniser probability of the call's words", "words_total"),
+        MetricSpec("words_total", "int", "words recognised in the call", None),
+        *_party("{p}_rate_wpm", "float", "the {p}'s words per minute of own turn time (pauses included)", "{p}_talk_s"),
+        *_party("{p}_rate_syll_per_s", "float", "the {p}'s syllables per second of own turn time (pauses included)", "{p}_talk_s"),
+        *_party("{p}_articulation_syll_per_s", "float", "the {p}'s syllables per second of speech (pauses >= 0.25 s left out)", "{p}_talk_s"),
+        MetricSpec("rate_ratio", "float", "agent / caller articulation rate", "level_support_s"),
+        MetricSpec("rate_pairs", "int", "caller->agent turn pairs with enough words for a rate ratio", None),
+        MetricSpec("rate_ratio_pair_median", "float", "median of the per-pair agent / caller articulation rate", "rate_pairs"),
+        MetricSpec("rate_match_slope_per_min", "float", "slope over the call of |log2 rate ratio| of the pairs, per minute (negative: the agent converges)", "rate_pairs"),
+        MetricSpec("level_match_slope_db_per_min", "float", "slope over the call of |level difference| of the pairs, dB per minute (negative: converges)", "level_pairs"),
+        MetricSpec("agent_greeting", "int", "1 when the agent greets within greeting_within_s of its first words", "agent_words"),
+        MetricSpec("agent_self_introduction", "int", "1 when the agent names itself or the company within greeting_within_s", "agent_words"),
+        MetricSpec("agent_recording_notice", "int", "1 when the agent says the call is recorded within recording_notice_within_s", "agent_words"),
+        MetricSpec("agent_anything_else", "int", "1 when the agent asks whether it can help with anything else", "agent_words"),
+        MetricSpec("agent_thanks", "int", "1 when the agent thanks the caller within its last closing_within_s", "agent_words"),
+        MetricSpec("agent_farewell", "int", "1 when the agent says a warm farewell within its last closing_within_s", "agent_words"),
+        MetricSpec("agent_clarifying_questions", "int", "agent utterances that ask (end in '?', open with a question word, or a clarifying phrase)", "agent_words"),
+        MetricSpec("agent_slang", "int", "slang and colloquialisms in the agent's words", "agent_words"),
+        MetricSpec("agent_profanity", "int", "profanity and insults in the agent's words", "agent_words"),
+        MetricSpec("agent_prohibited", "int", "prohibited phrases in the agent's words", "agent_words"),
+        MetricSpec("caller_profanity", "int", "profanity and insults in the caller's words (information)", "caller_words"),
+        MetricSpec("agent_silences_after_question", "int", "caller questions followed by silence over question_silence_s", "agent_words"),
+        MetricSpec("agent_interruptions_in_question", "int", "agent interruptions that start inside a caller's question", "agent_words"),
+        MetricSpec("agent_backchannels_in_caller_turns", "int", "agent backchannels inside caller turns (active listening)", "agent_words"),
+    ]
+    return tuple(specs)
+
+
+WORD_METRICS: tuple[MetricSpec, ...] = _words()
+WORD_METRIC_NAMES: frozenset[str] = frozenset(spec.name for spec in WORD_METRICS)
+METRICS: tuple[MetricSpec, ...] = _build() + WORD_METRICS
 METRIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in METRICS)
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in METRICS}
 

@@ -8,7 +8,7 @@ from speechqa.call import CallResult
 from speechqa.scoring import Verdict
 
 SYMBOL = {"pass": "PASS", "fail": "FAIL", "abstain": "----"}
-OPERATOR = {"min": ">=", "max": "<=", "abs_max": "|x| <="}
+OPERATOR = {"min": ">=", "max": "<=", "abs_max": "|x| <=", "ratio_max": "x or 1/x <="}
 
 
 def to_json(result: CallResult) -> dict:
@@ -34,6 +34,12 @@ def to_json(result: CallResult) -> dict:
             "abstained_weight": _round(result.score.abstained_weight),
             "fatal_failures": list(result.score.fatal_failures),
         },
+        "language": m.language,
+        "language_method": m.language_method,
+        "utterances": [
+            {"party": u.party, "start_s": _round(u.start_s), "end_s": _round(u.end_s), "text": u.text}
+            for u in m.utterances
+        ],
         "turns": [
             {"party": t.party, "start_s": _round(t.start_s), "end_s": _round(t.end_s)} for t in m.turns
         ],
@@ -80,7 +86,24 @@ def scorecard(result: CallResult) -> str:
     if hidden:
         reasons = sorted({m.unmeasured.get(k, "not measured") for k in hidden})
         lines.append(f"  not measured ({len(hidden)}): {'; '.join(reasons)}")
+    if m.utterances:
+        lines += ["", f"  transcript ({m.language}, {m.language_method})"] + _transcript_lines(result)
     return "\n".join(lines)
+
+
+def _transcript_lines(result: CallResult) -> list[str]:
+    """Each utterance with its party, and a mark where a failed criterion points at it."""
+    flagged: dict[tuple[float, float], list[str]] = {}
+    for v in result.verdicts:
+        if v.verdict == "fail":
+            for start, end in v.evidence:
+                flagged.setdefault((start, end), []).append(v.id)
+    lines = []
+    for u in result.measurement.utterances:
+        marks = sorted({i for (s, e), ids in flagged.items() if s < u.end_s and e > u.start_s for i in ids})
+        flag = f"   <- {', '.join(marks)}" if marks else ""
+        lines.append(f"  {_clock(u.start_s):>7}  {u.party:<6} {u.text}{flag}")
+    return lines
 
 
 def _verdict_json(v: Verdict) -> dict:

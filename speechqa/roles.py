@@ -1,7 +1,9 @@
-"""Which channel is the agent: from configuration, or (auto) the party who speaks first.
+"""Which channel is the agent: from configuration, from what is said, or from who speaks first.
 
-The transcript-based decision (the agent greets and names the company) comes with transcription;
-until then `auto` falls back to who speaks first, and says so.
+`auto` looks first at the words: the agent offers help, greets and names the company or
+themselves in the opening seconds ("Здравствуйте, компания …, меня зовут …", "Thank you for calling …, my name
+is …"). When the words do not decide (no transcript, or both or neither channel sound like an
+agent), the party who speaks first is the agent. The method and its evidence are recorded.
 """
 
 from __future__ import annotations
@@ -10,13 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from speechqa.transcript import Utterance
+
 CHANNEL_NAMES = ("left", "right")
+OPENING_S = 15.0   # where an agent's opening is looked for, from the channel's first words
+# Offering help is what an agent's opening has and a caller's has not; callers greet, and often
+# give their names too ("Hi, my name is Suzanne, I was just at your shop").
+CUE_WEIGHTS = {"offer_help": 4, "company": 2, "self_introduction": 2, "greeting": 1}
 
 
 @dataclass(frozen=True)
 class Roles:
     agent_channel: int | None   # 0 = left, 1 = right, None for mono
-    method: str                 # "config", "first_speaker" or "mono"
+    method: str                 # "config", "transcript", "first_speaker" or "mono"
     evidence: str
 
     @property
@@ -28,14 +36,51 @@ class Roles:
         return None if self.agent_channel is None else CHANNEL_NAMES[1 - self.agent_channel]
 
 
-def assign_roles(speech_by_channel: list[np.ndarray], *, agent: str) -> Roles:
-    """Roles of a two-channel call. `agent` is "left", "right" or "auto"."""
+def first_speaker(speech_by_channel: list[np.ndarray]) -> int:
+    onsets = [float(s[0, 0]) if len(s) else np.inf for s in speech_by_channel]
+    return int(np.argmin(onsets))
+
+
+def assign_roles(
+    speech_by_channel: list[np.ndarray],
+    *,
+    agent: str,
+    utterances_by_channel: list[list[Utterance]] | None = None,
+    lexicon=None,
+) -> Roles:
+    """Roles of a two-channel call. `agent` is "left", "right" or "auto"; with "auto", the
+    channels' utterances and a speechqa.lexicon.Lexicon let the words decide first."""
     if agent in CHANNEL_NAMES:
         return Roles(CHANNEL_NAMES.index(agent), "config", f"agent = {agent!r} in the configuration")
+    if utterances_by_channel is not None and lexicon is not None:
+        cues = [_opening_cues(u, lexicon) for u in utterances_by_channel]
+        scores = [sum(CUE_WEIGHTS[c] for c, _ in found) for found in cues]
+        if scores[0] != scores[1]:
+            channel = int(np.argmax(scores))
+            said = "; ".join(f"{category} '{text}'" for category, text in cues[channel])
+            return Roles(channel, "transcript", f"{CHANNEL_NAMES[channel]} opens like an agent: {said}")
     onsets = [float(s[0, 0]) if len(s) else np.inf for s in speech_by_channel]
-    first = int(np.argmin(onsets))
     described = ", ".join(
         f"{name} {'never speaks' if np.isinf(t) else f'first speaks at {t:.2f} s'}"
         for name, t in zip(CHANNEL_NAMES, onsets)
     )
-    return Roles(first, "first_speaker", described)
+    return Roles(first_speaker(speech_by_channel), "first_speaker", described)
+
+
+def _opening_cues(utterances: list[Utterance], lexicon) -> list[tuple[str, str]]:
+    """(category, words) of the agent-like phrases in a channel's opening seconds."""
+    from speechqa.lexicon import find, tokenise
+
+    if not utterances:
+        return []
+    opening = [u for u in utterances if u.start_s <= utterances[0].start_s + OPENING_S]
+    found = []
+    for category in CUE_WEIGHTS:
+        for u in opening:
+            tokens = tokenise(u.text, language=u.language)
+            spans = find(lexicon, category, tokens)
+            if spans:
+                a, b = spans[0]
+                found.append((category, " ".join(t.surface for t in tokens[a:b])))
+                break
+    return found

@@ -11,6 +11,7 @@ DIRECTIONS = {
     "min": "value >= threshold passes",
     "max": "value <= threshold passes",
     "abs_max": "|value| <= threshold passes",
+    "ratio_max": "max(value, 1/value) <= threshold passes (a ratio near 1)",
 }
 
 
@@ -62,9 +63,12 @@ def evaluate(
     supports: dict[str, float | None],
     evidence: dict[str, list[tuple[float, float]]],
     reasons: dict[str, str],
+    notes: dict[str, str] | None = None,
 ) -> list[Verdict]:
     """One verdict per criterion. `supports` maps a metric to its support value, `reasons` a
-    metric to why it is unmeasured, `evidence` a metric to the moments behind it."""
+    metric to why it is unmeasured, `evidence` a metric to the moments behind it, `notes` a
+    metric to what decided it (the words said)."""
+    notes = notes or {}
     verdicts = []
     for c in criteria:
         if c.metric not in metrics:
@@ -76,7 +80,7 @@ def evaluate(
         elif support is not None and support < c.min_support:
             verdict, note = "abstain", f"too little support: {support:g} < {c.min_support:g}"
         else:
-            verdict, note = ("pass" if _passes(c, value) else "fail"), ""
+            verdict, note = ("pass" if _passes(c, value) else "fail"), notes.get(c.metric, "")
         verdicts.append(
             Verdict(
                 id=c.id, label=c.label, metric=c.metric, value=value, threshold=c.threshold,
@@ -108,4 +112,6 @@ def _passes(c: Criterion, value: float) -> bool:
         return value >= c.threshold
     if c.direction == "max":
         return value <= c.threshold
+    if c.direction == "ratio_max":
+        return value > 0 and max(value, 1 / value) <= c.threshold
     return abs(value) <= c.threshold
