@@ -218,7 +218,15 @@ def _find_phones(work: str, options: PiiOptions):
         yield m.span()
 
 
+_LONG_DIGITS = re.compile(r"(?<![\d.,:/])\d{7,}(?![\d.,:/])")
+
+
 def _find_numbers(work: str, options: PiiOptions):
+    # One unbroken run of 7+ digits is an identifier however it was read out: the recogniser
+    # often writes a dictated card or account number as one string, and its count may be off.
+    for m in _LONG_DIGITS.finditer(work):
+        if not (_MONEY_BEFORE.search(work, 0, m.start()) or _MONEY_AFTER.match(work, m.end())):
+            yield m.span()
     for run in _NUMBER_RUN.finditer(work):
         tokens = list(_NUMBER_TOKEN.finditer(work, run.start(), run.end()))
         while tokens and tokens[0].group().lower() in _NOT_FIRST:

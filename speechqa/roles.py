@@ -55,7 +55,8 @@ def assign_roles(
     if utterances_by_channel is not None and lexicon is not None:
         cues = [_opening_cues(u, lexicon) for u in utterances_by_channel]
         scores = [sum(CUE_WEIGHTS[c] for c, _ in found) for found in cues]
-        if scores[0] != scores[1]:
+        # A greeting alone does not make an agent: a caller says "hello" to an agent who does not.
+        if max(scores) > CUE_WEIGHTS["greeting"] and scores[0] != scores[1]:
             channel = int(np.argmax(scores))
             said = "; ".join(f"{category} '{text}'" for category, text in cues[channel])
             return Roles(channel, "transcript", f"{CHANNEL_NAMES[channel]} opens like an agent: {said}")
