@@ -12,8 +12,8 @@ import soundfile as sf
 from speechqa.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
-STEREO = ROOT / "samples" / "call_ru_stereo.wav"
-MONO = ROOT / "samples" / "call_en_mono.wav"
+STEREO = ROOT / "samples" / "call_en_stereo.wav"
+MONO = ROOT / "samples" / "call_ru_mono.wav"
 
 
 def speechqa(*args):
@@ -27,7 +27,9 @@ def test_score_json_has_the_documented_keys():
     for key in ("call_id", "path", "duration_s", "sample_rate_hz", "channels", "roles", "quality", "metrics",
                 "criteria", "score", "measure_hash", "score_hash", "speechqa_version"):
         assert key in out, key
-    assert out["roles"] == {**out["roles"], "agent": "left", "caller": "right", "method": "first_speaker"}
+    assert out["roles"] == {**out["roles"], "agent": "left", "caller": "right"}
+    # the English sample's agent opens with a greeting, so its words may decide the roles
+    assert out["roles"]["method"] in ("transcript", "first_speaker")
     assert set(out["score"]) >= {"total", "abstained_weight"}
     assert {"id", "value", "threshold", "verdict", "evidence"} <= set(out["criteria"][0])
     assert isinstance(out["metrics"]["agent_turns"], int) and isinstance(out["metrics"]["agent_talk_s"], float)

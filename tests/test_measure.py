@@ -28,13 +28,13 @@ def recording_with(samples, sample_rate_hz, tmp_path, write_wav, name="call.wav"
 
 
 @pytest.fixture(scope="module")
-def ru_call():
-    truth = json.loads((SAMPLES / "call_ru_stereo.truth.json").read_text())
-    return measure(SAMPLES / "call_ru_stereo.wav"), truth
+def en_call():
+    truth = json.loads((SAMPLES / "call_en_stereo.truth.json").read_text())
+    return measure(SAMPLES / "call_en_stereo.wav"), truth
 
 
-def test_sample_call_timeline_matches_its_script(ru_call):
-    m, truth = ru_call
+def test_sample_call_timeline_matches_its_script(en_call):
+    m, truth = en_call
     for party in ("agent", "caller"):
         planned = [(u["start_s"], u["end_s"]) for u in truth["utterances"] if u["party"] == party]
         found = m.speech[party]
@@ -47,8 +47,8 @@ def test_sample_call_timeline_matches_its_script(ru_call):
         assert 0.8 * talk < m.metrics[f"{party}_talk_s"] <= talk + 0.1
 
 
-def test_sample_call_events_match_its_script(ru_call):
-    m, truth = ru_call
+def test_sample_call_events_match_its_script(en_call):
+    m, truth = en_call
     events = truth["events"]
     dead_air = events["dead_air"][0]
     assert m.metrics["silence_count"] == 1
@@ -68,25 +68,25 @@ def test_sample_call_events_match_its_script(ru_call):
     assert m.metrics["overtalk_episodes"] == 1
 
 
-def test_sample_call_levels_roles_and_pitch(ru_call):
-    m, truth = ru_call
+def test_sample_call_levels_roles_and_pitch(en_call):
+    m, truth = en_call
     levels = {u["party"]: u["level_dbfs"] for u in truth["utterances"]}
     assert m.metrics["agent_level_dbfs"] == pytest.approx(levels["agent"], abs=0.5)
     assert m.metrics["caller_level_dbfs"] == pytest.approx(levels["caller"], abs=0.5)
     assert m.metrics["level_diff_db"] == pytest.approx(levels["agent"] - levels["caller"], abs=0.5)
     assert (m.roles.agent, m.roles.method) == ("left", "first_speaker")
-    # The agent is a female voice, the caller a male one (espeak-ng ru+f3 and ru).
-    assert m.metrics["agent_f0_median_hz"] > 1.5 * m.metrics["caller_f0_median_hz"]
+    # The agent is a male voice, the caller a female one (espeak-ng en-us and en-us+f5).
+    assert m.metrics["caller_f0_median_hz"] > 1.5 * m.metrics["agent_f0_median_hz"]
     assert m.quality["narrowband"] and not m.quality["dual_mono"] and not m.quality["crosstalk"]
 
 
 def test_gain_offset_moves_the_level_match():
-    m = measure(SAMPLES / "call_ru_stereo.wav", gain_offset_right_db=6.0)
+    m = measure(SAMPLES / "call_en_stereo.wav", gain_offset_right_db=6.0)
     assert m.metrics["level_diff_db"] == pytest.approx(0.0, abs=0.5)
 
 
 def test_mono_call_measures_silence_and_abstains_per_party():
-    m = measure(SAMPLES / "call_en_mono.wav")
+    m = measure(SAMPLES / "call_ru_mono.wav")
     assert m.roles.method == "mono" and m.roles.agent is None
     assert m.metrics["speech_s"] > 10 and m.metrics["silence_count"] is not None
     assert m.metrics["agent_talk_s"] is None and "diarization" in m.unmeasured["agent_talk_s"]
@@ -112,7 +112,7 @@ def test_dual_mono_file_is_treated_as_mono(fixtures_dir):
 
 
 def test_crosstalk_is_flagged_and_not_counted_as_speech(tmp_path, write_wav):
-    rec = read_audio(SAMPLES / "call_ru_stereo.wav")
+    rec = read_audio(SAMPLES / "call_en_stereo.wav")
     clean = measure_call(rec, measure=CONFIG.measure, score=CONFIG.score)
     sr = rec.sample_rate_hz
     leak = np.zeros_like(rec.samples[0])
@@ -136,7 +136,7 @@ def test_music_like_tones_are_no_speech(tmp_path, write_wav):
 
 
 def test_one_party_only_is_a_call(tmp_path, write_wav):
-    rec = read_audio(SAMPLES / "call_ru_stereo.wav")
+    rec = read_audio(SAMPLES / "call_en_stereo.wav")
     silent_caller = np.stack([rec.samples[0], np.zeros_like(rec.samples[1])])
     m = measure_call(recording_with(silent_caller, rec.sample_rate_hz, tmp_path, write_wav),
                      measure=CONFIG.measure, score=CONFIG.score)
@@ -146,6 +146,6 @@ def test_one_party_only_is_a_call(tmp_path, write_wav):
 
 def test_stage_hook_hears_every_stage():
     stages = {}
-    measure_call(read_audio(SAMPLES / "call_ru_stereo.wav"), measure=CONFIG.measure, score=CONFIG.score,
+    measure_call(read_audio(SAMPLES / "call_en_stereo.wav"), measure=CONFIG.measure, score=CONFIG.score,
                  hook=lambda name, seconds: stages.__setitem__(name, stages.get(name, 0) + seconds))
     assert set(stages) == {"quality", "vad", "crosstalk", "loudness", "pitch", "timeline"}
