@@ -1,7 +1,8 @@
 """Speech recognition per party with faster-whisper, over that party's speech only.
 
-Each party's channel is transcribed separately, in clips cut from its own VAD timeline (never
-from Whisper's VAD), batched through faster-whisper's BatchedInferencePipeline with word times.
+Each party's channel is transcribed separately: its speech, from its own VAD timeline (never
+Whisper's VAD), is packed end to end into 30 s windows and decoded in batches through
+faster-whisper's BatchedInferencePipeline with word times mapped back to the channel's time.
 Whisper invents text on silence, hold music and the other party's leak, so three guards keep
 such text out: only VAD speech is decoded; segments that Whisper itself thinks are no speech
 (no_speech_prob), or that repeat themselves (compression ratio), are dropped; and words whose middle lies away from the party's speech (Whisper's word times
@@ -39,16 +40,16 @@ class AsrOptions:
     model: str = "models/whisper-base"   # a faster-whisper model folder, or a model name
     compute_type: str = "int8"
     threads: int = 0                     # CPU threads for CTranslate2; 0 = its default
-    batch_size: int = 8
+    batch_size: int = 16
     beam_size: int = 5
     language: str = "auto"               # "ru", "en" or "auto" (detected once per call)
     agent_language: str = ""             # per-party override; "" = as `language`
     caller_language: str = ""
     detect_from_s: float = 30.0          # auto: detect from this much of the agent's first speech
-    max_clip_s: float = 30.0             # Whisper's window
-    clip_gap_s: float = 2.0              # a longer silence starts a new clip
+    max_clip_s: float = 30.0             # packed speech per window: Whisper's is 30 s
     clip_pad_s: float = 0.2              # context kept around speech: Whisper misreads bare onsets
     word_margin_s: float = 0.3           # a word whose middle is further than this from speech is dropped
+    utterance_gap_s: float = 1.0         # a longer gap between words starts a new utterance
     no_speech_prob_max: float = 0.6      # drop a segment Whisper finds this likely to be no speech
     compression_ratio_max: float = 2.4   # drop a segment that repeats itself
 
@@ -81,24 +82,75 @@ def load_asr_model(model: str, *, compute_type: str = "int8", threads: int = 0):
         raise SpeechQAError(f"cannot load the Whisper model {model!r} ({exc}); {MODEL_HELP}", error_type="model_missing") from None
 
 
-def speech_clips(
-    speech: np.ndarray, *, max_clip_s: float, gap_s: float, pad_s: float = 0.0, duration_s: float = np.inf
-) -> list[tuple[float, float]]:
-    """Group speech intervals, widened by pad_s (within 0..duration_s), into clips of at most
-    max_clip_s; a gap over gap_s splits them. An interval longer than max_clip_s is cut."""
-    clips: list[list[float]] = []
-    for start, end in np.asarray(speech, dtype=np.float64).reshape(-1, 2):
-        start, end = max(0.0, start - pad_s), min(duration_s, end + pad_s)
-        while end - start > max_clip_s:
-            clips.append([start, start + max_clip_s])
-            start += max_clip_s
-        if clips and start - clips[-1][1] <= gap_s and end - clips[-1][0] <= max_clip_s:
-            clips[-1][1] = max(clips[-1][1], end)
-        elif clips and start < clips[-1][1]:
-            clips.append([clips[-1][1], end])   # padding overlapped the previous clip
+@dataclass(frozen=True)
+class Packing:
+    """Where each piece of a party's speech sits in the packed audio: rows of
+    [packed_start_s, original_start_s, duration_s]."""
+
+    pieces: np.ndarray
+
+    def to_original(self, t_s: float) -> float:
+        i = max(0, int(np.searchsorted(self.pieces[:, 0], t_s, side="right")) - 1)
+        packed_start, original_start, duration = self.pieces[i]
+        return float(original_start + min(max(t_s - packed_start, 0.0), duration))
+
+
+MIN_WINDOW_ROOM_S = 2.0   # a window with less room left is closed
+CUT_SEARCH_S = 1.5        # a stretch cut at a window's end is cut within this much of it
+
+
+def _quietest(audio16k: np.ndarray, from_s: float, to_s: float, *, frame_s: float = 0.02) -> float:
+    """The centre of the quietest frame between from_s and to_s."""
+    frame = int(frame_s * ASR_RATE_HZ)
+    a, b = int(max(from_s, 0.0) * ASR_RATE_HZ), int(to_s * ASR_RATE_HZ)
+    n = (b - a) // frame
+    if n < 1:
+        return to_s
+    energy = np.square(audio16k[a: a + n * frame].astype(np.float64)).reshape(n, frame).sum(axis=1)
+    return (a + (int(np.argmin(energy)) + 0.5) * frame) / ASR_RATE_HZ
+
+
+def pack_speech(
+    audio16k: np.ndarray, speech: np.ndarray, *, pad_s: float, window_s: float, joint_s: float = 0.1
+) -> tuple[np.ndarray, list[tuple[float, float]], Packing]:
+    """A party's speech (widened by pad_s) cut out of its channel and laid end to end, with
+    joint_s of silence between pieces, into windows of at most window_s.
+
+    Whisper's encoder always runs on a 30 s window however little speech is in it, so packing
+    the speech (as faster-whisper does with its own VAD chunks) rather than decoding one clip per
+    utterance is what makes transcription cheap. Returns the packed audio, the windows in
+    packed seconds, and the mapping back to the channel's time."""
+    duration_s = len(audio16k) / ASR_RATE_HZ
+    widened = np.asarray(speech, dtype=np.float64).reshape(-1, 2).copy()
+    widened[:, 0] = np.maximum(widened[:, 0] - pad_s, 0.0)
+    widened[:, 1] = np.minimum(widened[:, 1] + pad_s, duration_s)
+    pieces: list[tuple[float, float]] = []
+    for start, end in widened:
+        if pieces and start <= pieces[-1][1]:
+            pieces[-1] = (pieces[-1][0], max(pieces[-1][1], end))
         else:
-            clips.append([start, end])
-    return [(float(s), float(e)) for s, e in clips if e > s]
+            pieces.append((start, end))
+    joint = np.zeros(int(joint_s * ASR_RATE_HZ), dtype=np.float32)
+    chunks, windows, rows = [], [], []
+    packed_s, window_start = 0.0, 0.0
+    for start, end in pieces:
+        while end - start > 1e-3:
+            room = window_s - (packed_s - window_start) - joint_s
+            if room < MIN_WINDOW_ROOM_S:
+                windows.append((window_start, packed_s))
+                window_start, room = packed_s, window_s - joint_s
+            # Fill each window: a stretch that does not fit is cut at its quietest moment just
+            # before the window ends (a pause between words), and goes on in the next window.
+            stop = end if end - start <= room else _quietest(audio16k, start + room - CUT_SEARCH_S, start + room)
+            a, b = int(start * ASR_RATE_HZ), int(stop * ASR_RATE_HZ)
+            rows.append((packed_s, start, (b - a) / ASR_RATE_HZ))
+            chunks += [audio16k[a:b], joint]
+            packed_s += (b - a + joint.size) / ASR_RATE_HZ
+            start = b / ASR_RATE_HZ
+    if packed_s > window_start:
+        windows.append((window_start, packed_s))
+    packed = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return packed, windows, Packing(np.array(rows, dtype=np.float64).reshape(-1, 3))
 
 
 def to_asr_rate(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
@@ -140,16 +192,13 @@ def transcribe_party(
     """Utterances of one party from its own channel, decoded over its speech only."""
     from faster_whisper import BatchedInferencePipeline
 
-    clips = speech_clips(
-        speech, max_clip_s=options.max_clip_s, gap_s=options.clip_gap_s, pad_s=options.clip_pad_s,
-        duration_s=len(audio16k) / ASR_RATE_HZ,
-    )
-    if not clips:
+    packed, windows, packing = pack_speech(audio16k, speech, pad_s=options.clip_pad_s, window_s=options.max_clip_s)
+    if not windows:
         return []
     segments, _ = BatchedInferencePipeline(model).transcribe(
-        audio16k,
+        packed,
         language=language,
-        clip_timestamps=[{"start": s, "end": e} for s, e in clips],
+        clip_timestamps=[{"start": s, "end": e} for s, e in windows],
         vad_filter=False,
         word_timestamps=True,
         batch_size=options.batch_size,
@@ -165,24 +214,36 @@ def transcribe_party(
                       segment.start, segment.end, segment.no_speech_prob, segment.avg_logprob)
             continue
         words = tuple(
-            Word(text=w.word.strip(), start_s=float(w.start), end_s=float(w.end), probability=float(w.probability))
+            Word(text=w.word.strip(), start_s=start, end_s=end, probability=float(w.probability))
             for w in (segment.words or ())
-            if _inside(speech, (w.start + w.end) / 2, margin_s=options.word_margin_s) and w.word.strip()
+            for start, end in [(packing.to_original(w.start), packing.to_original(w.end))]
+            if _inside(speech, (start + end) / 2, margin_s=options.word_margin_s) and w.word.strip()
         )
-        if not words:
-            continue
-        utterances.append(
-            Utterance(
-                party=party,
-                start_s=words[0].start_s,
-                end_s=words[-1].end_s,
-                text=" ".join(w.text for w in words),
-                avg_logprob=float(segment.avg_logprob),
-                language=language,
-                words=words,
+        # A window holds speech from all over the call: split it where the words' own times
+        # leave a gap, so that an utterance is one stretch of talk.
+        for group in _split_at_gaps(words, gap_s=options.utterance_gap_s):
+            utterances.append(
+                Utterance(
+                    party=party,
+                    start_s=group[0].start_s,
+                    end_s=group[-1].end_s,
+                    text=" ".join(w.text for w in group),
+                    avg_logprob=float(segment.avg_logprob),
+                    language=language,
+                    words=group,
+                )
             )
-        )
     return utterances
+
+
+def _split_at_gaps(words: tuple[Word, ...], *, gap_s: float) -> list[tuple[Word, ...]]:
+    groups: list[list[Word]] = []
+    for word in words:
+        if groups and word.start_s - groups[-1][-1].end_s <= gap_s:
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    return [tuple(g) for g in groups]
 
 
 def _invented(segment, options: AsrOptions) -> bool:

@@ -10,7 +10,7 @@ from speechqa import __version__
 from speechqa.asr import Transcriber
 from speechqa.audio import read_audio
 from speechqa.config import Config
-from speechqa.measure import Measurement, measure_call
+from speechqa.measure import Measurement, measure_call, no_hook
 from speechqa.metrics import BY_NAME
 from speechqa.scoring import Score, Verdict, evaluate, total_score
 
@@ -39,13 +39,14 @@ def content_id(path: str | Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def score_call(path: str | Path, *, config: Config, transcriber=None) -> CallResult:
+def score_call(path: str | Path, *, config: Config, transcriber=None, hook=no_hook) -> CallResult:
     """Read, measure and judge one call. `transcriber` defaults to one built from
-    [measure.asr] (the model is loaded once per process); none when ASR is off."""
+    [measure.asr] (the model is loaded once per process); none when ASR is off.
+    `hook(stage, seconds)` hears each stage's time."""
     recording = read_audio(path, max_duration_s=config.measure.max_duration_s)
     if transcriber is None and config.measure.asr.enabled:
         transcriber = Transcriber(config.measure.asr)
-    measurement = measure_call(recording, measure=config.measure, score=config.score, transcriber=transcriber)
+    measurement = measure_call(recording, measure=config.measure, score=config.score, transcriber=transcriber, hook=hook)
     verdicts = judge(measurement.metrics, measurement=measurement, config=config)
     return CallResult(
         call_id=content_id(path),

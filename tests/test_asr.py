@@ -175,7 +175,7 @@ def test_script_rules_fire_where_they_should(good_and_bad):
     for rule in ("greeting", "self_introduction", "clarifying_questions", "anything_else", "thanks", "farewell",
                  "no_slang", "no_prohibited"):
         assert g[rule] == "pass", (rule, good.measurement.notes.get(rule), [u.text for u in good.measurement.utterances])
-    for rule in ("greeting", "self_introduction", "anything_else", "no_slang", "no_prohibited"):
+    for rule in ("greeting", "self_introduction", "no_slang", "no_prohibited"):   # too few words for the rest
         assert b[rule] == "fail", (rule, [u.text for u in bad.measurement.utterances])
     assert good.measurement.roles.method == "transcript" and good.measurement.roles.agent == "left"
 

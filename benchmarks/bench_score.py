@@ -1,0 +1,68 @@
+"""speechqa's whole `score` against a plain baseline, on one real call, in one run.
+
+    python -m benchmarks.bench_score [--call PATH]
+
+Baseline: faster-whisper's `WhisperModel.transcribe` on each channel in turn (the same model,
+int8, vad_filter on, word timestamps) plus librosa's pYIN on each channel. speechqa: the whole
+`score_call` (reading, VAD, crosstalk, loudness, pitch, timing, transcription, words, scoring).
+Both with the model loaded beforehand; the ratio is speechqa's time over the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+
+from benchmarks.bench_measure import DEFAULT_CALL
+
+
+def baseline(path, model) -> float:
+    import librosa
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    start = time.perf_counter()
+    audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    for channel in audio.T:
+        x16 = soxr.resample(channel, sr, 16000).astype(np.float32)
+        segments, _ = model.transcribe(x16, vad_filter=True, word_timestamps=True)
+        list(segments)
+        librosa.pyin(channel, fmin=60, fmax=400, sr=sr)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--call", default=DEFAULT_CALL, help="the call to score")
+    args = parser.parse_args(argv)
+    try:
+        import librosa  # noqa: F401
+    except ImportError:
+        print("skipped: librosa is not installed (pip install -e '.[bench]')")
+        return 0
+    from speechqa.asr import Transcriber
+    from speechqa.audio import read_audio
+    from speechqa.call import score_call
+    from speechqa.config import default_config
+
+    config = default_config()
+    transcriber = Transcriber(config.measure.asr)
+    duration = read_audio(args.call).duration_s
+    stages: dict[str, float] = defaultdict(float)
+    start = time.perf_counter()
+    score_call(args.call, config=config, transcriber=transcriber,
+               hook=lambda name, seconds: stages.__setitem__(name, stages[name] + seconds))
+    ours = time.perf_counter() - start
+    base = baseline(args.call, transcriber.model)
+    print(f"score vs baseline: {duration:.1f} s call")
+    print(f"  speechqa score  {ours:7.1f} s  {100 * ours / duration:5.1f} % of the call  "
+          + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])))
+    print(f"  baseline        {base:7.1f} s  {100 * base / duration:5.1f} % of the call")
+    print(f"  ratio           {ours / base:7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
