@@ -35,7 +35,8 @@ test-fast: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/python samples/make_samples.py
 
-bench: $(STAMP)
+bench: setup
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m benchmarks
 
 clean:

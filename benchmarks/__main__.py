@@ -1,11 +1,17 @@
 """Run every benchmark: `python -m benchmarks` (or `make bench`).
 
-Pins the process to one core and one thread per library before anything numeric is imported,
-so the figures are "on one core" as the issues state them.
+bench_score compares the whole `score` with the plain faster-whisper + pYIN baseline on every
+core (the baseline's own setting), in a child process. The rest are pinned to one core and one
+thread per library before anything numeric is imported, so their figures are "on one core" as
+the issues state them.
 """
 
 import os
+import subprocess
 import sys
+
+print("== benchmarks.bench_score", flush=True)
+status = subprocess.run([sys.executable, "-m", "benchmarks.bench_score"]).returncode
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = "1"
@@ -14,7 +20,6 @@ if hasattr(os, "sched_setaffinity"):
 
 from benchmarks import bench_asr, bench_measure, bench_memory, bench_vad  # noqa: E402
 
-status = 0
 for bench in (bench_measure, bench_vad, bench_asr, bench_memory):
     print(f"== {bench.__name__}", flush=True)
     status |= bench.main([])

@@ -24,12 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.fixtures / "asr").is_dir():
         print(f"skipped: {args.fixtures / 'asr'} not found")
         return 0
-    from speechqa.asr import AsrOptions, Transcriber
+    from speechqa.asr import Transcriber
     from speechqa.config import default_config
     from speechqa.testing import asr_reference_sets, transcribe_file, word_error_rate
 
     config = default_config()
-    options = AsrOptions() if not hasattr(config.measure, "asr") else config.measure.asr
+    options = config.measure.asr
     transcriber = Transcriber(options)
     print(f"ASR word error rate, model {options.model} ({options.compute_type}), beam {options.beam_size}")
     print(f"{'set':<20}{'files':>6}{'speechqa':>10}{'baseline':>10}{'speechqa s':>12}{'baseline s':>12}")
