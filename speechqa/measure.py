@@ -25,7 +25,7 @@ from speechqa.lexicon import load_lexicon
 from speechqa.metrics import WORD_METRIC_NAMES, conform
 from speechqa.pii import mask_utterances
 from speechqa.quality import channel_correlation, clipping_share, high_band_share, leak_intervals
-from speechqa.roles import Roles, assign_roles, first_speaker
+from speechqa.roles import CHANNEL_NAMES, Roles, assign_roles, first_speaker
 from speechqa.transcript import Utterance
 from speechqa.words import call_word_metrics, word_metrics
 from speechqa.timeline import (
@@ -122,7 +122,7 @@ def measure_call(
     speech_by_channel = [t.speech for t in tracks]
     transcript = None
     if transcriber is not None:
-        first = "left right".split().index(measure.agent) if measure.agent in ("left", "right") else first_speaker(speech_by_channel)
+        first = CHANNEL_NAMES.index(measure.agent) if measure.agent in CHANNEL_NAMES else first_speaker(speech_by_channel)
         with _stage(hook, "asr"):
             transcript = transcriber.transcribe(samples, sr, speech_by_channel, first_channel=min(first, len(tracks) - 1))
 
@@ -145,27 +145,9 @@ def measure_call(
     values["duration_s"] = recording.duration_s
     values["speech_s"] = total_s(union(*speech.values()))
     values["turns_total"] = len(conversation.turns)
-    levels = {}
-    for party in PARTIES:
-        ch = channel_of[party]
-        signal, track = samples[ch], tracks[ch]
-        with _stage(hook, "loudness"):
-            level = active_speech_level(signal, sr, segments=speech[party])
-            levels[party] = None if level.level_dbfs is None else level.level_dbfs + offsets_db[ch]
-            lufs = integrated_loudness(signal, sr, segments=speech[party])
-        with _stage(hook, "pitch"):
-            stats = pitch_stats(track.pitch, segments=speech[party])
-        values.update({
-            f"{party}_level_dbfs": levels[party],
-            f"{party}_loudness_lufs": None if lufs is None else lufs + offsets_db[ch],
-            f"{party}_noise_floor_dbfs": track.noise_floor_dbfs,
-            f"{party}_f0_median_hz": stats.median_hz,
-            f"{party}_f0_sd_st": stats.sd_st,
-            f"{party}_f0_range_st": stats.range_st,
-            f"{party}_voiced_s": stats.voiced_s,
-        })
-    if levels["agent"] is not None and levels["caller"] is not None:
-        values["level_diff_db"] = levels["agent"] - levels["caller"]
+    values.update(_party_acoustics(samples, sr, tracks, speech, channel_of, offsets_db, hook))
+    if values["agent_level_dbfs"] is not None and values["caller_level_dbfs"] is not None:
+        values["level_diff_db"] = values["agent_level_dbfs"] - values["caller_level_dbfs"]
     values["level_support_s"] = min(values["agent_talk_s"], values["caller_talk_s"])
     with _stage(hook, "loudness"):
         pairs = _turn_pairs(samples, sr, conversation.turns, channel_of, offsets_db)
@@ -210,6 +192,29 @@ def measure_call(
         utterances=tuple(utterances),
         notes=notes,
     )
+
+
+def _party_acoustics(samples, sr, tracks, speech, channel_of, offsets_db, hook) -> dict:
+    """Loudness and pitch of each party over its own speech, gain offsets applied."""
+    values = {}
+    for party in PARTIES:
+        ch = channel_of[party]
+        signal, track = samples[ch], tracks[ch]
+        with _stage(hook, "loudness"):
+            level = active_speech_level(signal, sr, segments=speech[party]).level_dbfs
+            lufs = integrated_loudness(signal, sr, segments=speech[party])
+        with _stage(hook, "pitch"):
+            stats = pitch_stats(track.pitch, segments=speech[party])
+        values.update({
+            f"{party}_level_dbfs": None if level is None else level + offsets_db[ch],
+            f"{party}_loudness_lufs": None if lufs is None else lufs + offsets_db[ch],
+            f"{party}_noise_floor_dbfs": track.noise_floor_dbfs,
+            f"{party}_f0_median_hz": stats.median_hz,
+            f"{party}_f0_sd_st": stats.sd_st,
+            f"{party}_f0_range_st": stats.range_st,
+            f"{party}_voiced_s": stats.voiced_s,
+        })
+    return values
 
 
 def _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure) -> list[Utterance]:
