@@ -1,6 +1,6 @@
 """Peak memory of `speechqa score` on a 1-hour stereo call (the issue's bound: 1.5 GB).
 
-    python -m benchmarks.bench_memory [--minutes 60] [--rate 8000]
+    python -m benchmarks.bench_memory [--minutes 60] [--rate 8000] [--no-asr]
 
 Builds the call in a temporary folder by repeating the real lca49 call (or, without the
 fixtures, speech-like noise bursts), scores it in a child process and reports the child's
@@ -48,16 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--rate", type=int, default=8000, help="sample rate of the made call (Hz)")
+    parser.add_argument("--no-asr", action="store_true", help="measure without transcription")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "long_call.wav"
         make_call(path, args.minutes, args.rate)
         start = time.perf_counter()
-        run = subprocess.run([sys.executable, "-m", "speechqa", "score", "--json", str(path)], capture_output=True, text=True)
+        command = [sys.executable, "-m", "speechqa", "score", "--json", str(path)] + (["--no-asr"] if args.no_asr else [])
+        run = subprocess.run(command, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     status = "scored" if run.returncode == 0 else f"FAILED: {run.stderr.strip()[-300:]}"
-    print(f"memory: {args.minutes:g} min stereo {args.rate} Hz call {status}; peak RSS {peak_mb:.0f} MB; {elapsed:.1f} s")
+    what = "without transcription" if args.no_asr else "with transcription"
+    print(f"memory: {args.minutes:g} min stereo {args.rate} Hz call, {what}, {status}; peak RSS {peak_mb:.0f} MB; {elapsed:.1f} s")
     return run.returncode
 
 

@@ -93,14 +93,14 @@ def scorecard(result: CallResult) -> str:
 
 def _transcript_lines(result: CallResult) -> list[str]:
     """Each utterance with its party, and a mark where a failed criterion points at it."""
-    flagged: dict[tuple[float, float], list[str]] = {}
+    flagged: list[tuple[float, float, str | None, str]] = []   # start, end, party it is about, id
     for v in result.verdicts:
         if v.verdict == "fail":
-            for start, end in v.evidence:
-                flagged.setdefault((start, end), []).append(v.id)
+            party = next((p for p in ("agent", "caller") if v.metric.startswith(p + "_")), None)
+            flagged += [(start, end, party, v.id) for start, end in v.evidence]
     lines = []
     for u in result.measurement.utterances:
-        marks = sorted({i for (s, e), ids in flagged.items() if s < u.end_s and e > u.start_s for i in ids})
+        marks = sorted({i for s, e, party, i in flagged if s < u.end_s and e > u.start_s and party in (None, u.party)})
         flag = f"   <- {', '.join(marks)}" if marks else ""
         lines.append(f"  {_clock(u.start_s):>7}  {u.party:<6} {u.text}{flag}")
     return lines
