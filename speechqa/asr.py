@@ -14,6 +14,7 @@ faster-whisper only when the user names one, and nothing is ever downloaded sile
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from dataclasses import dataclass
@@ -99,28 +100,29 @@ MIN_WINDOW_ROOM_S = 2.0   # a window with less room left is closed
 CUT_SEARCH_S = 1.5        # a stretch cut at a window's end is cut within this much of it
 
 
-def _quietest(audio16k: np.ndarray, from_s: float, to_s: float, *, frame_s: float = 0.02) -> float:
+def _quietest(signal: np.ndarray, rate: int, from_s: float, to_s: float, *, frame_s: float = 0.02) -> float:
     """The centre of the quietest frame between from_s and to_s."""
-    frame = int(frame_s * ASR_RATE_HZ)
-    a, b = int(max(from_s, 0.0) * ASR_RATE_HZ), int(to_s * ASR_RATE_HZ)
+    frame = int(frame_s * rate)
+    a, b = int(max(from_s, 0.0) * rate), int(to_s * rate)
     n = (b - a) // frame
     if n < 1:
         return to_s
-    energy = np.square(audio16k[a: a + n * frame].astype(np.float64)).reshape(n, frame).sum(axis=1)
-    return (a + (int(np.argmin(energy)) + 0.5) * frame) / ASR_RATE_HZ
+    energy = np.square(signal[a: a + n * frame].astype(np.float64)).reshape(n, frame).sum(axis=1)
+    return (a + (int(np.argmin(energy)) + 0.5) * frame) / rate
 
 
 def pack_speech(
-    audio16k: np.ndarray, speech: np.ndarray, *, pad_s: float, window_s: float, joint_s: float = 0.1
+    signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray, *, pad_s: float, window_s: float, joint_s: float = 0.1
 ) -> tuple[np.ndarray, list[tuple[float, float]], Packing]:
     """A party's speech (widened by pad_s) cut out of its channel and laid end to end, with
     joint_s of silence between pieces, into windows of at most window_s.
 
     Whisper's encoder always runs on a 30 s window however little speech is in it, so packing
     the speech (as faster-whisper does with its own VAD chunks) rather than decoding one clip per
-    utterance is what makes transcription cheap. Returns the packed audio, the windows in
-    packed seconds, and the mapping back to the channel's time."""
-    duration_s = len(audio16k) / ASR_RATE_HZ
+    utterance is what makes transcription cheap. Returns the packed audio (at the signal's
+    rate), the windows in packed seconds, and the mapping back to the channel's time."""
+    rate = int(sample_rate_hz)
+    duration_s = len(signal) / rate
     widened = np.asarray(speech, dtype=np.float64).reshape(-1, 2).copy()
     widened[:, 0] = np.maximum(widened[:, 0] - pad_s, 0.0)
     widened[:, 1] = np.minimum(widened[:, 1] + pad_s, duration_s)
@@ -130,7 +132,7 @@ def pack_speech(
             pieces[-1] = (pieces[-1][0], max(pieces[-1][1], end))
         else:
             pieces.append((start, end))
-    joint = np.zeros(int(joint_s * ASR_RATE_HZ), dtype=np.float32)
+    joint = np.zeros(int(joint_s * rate), dtype=np.float32)
     chunks, windows, rows = [], [], []
     packed_s, window_start = 0.0, 0.0
     for start, end in pieces:
@@ -141,12 +143,12 @@ def pack_speech(
                 window_start, room = packed_s, window_s - joint_s
             # Fill each window: a stretch that does not fit is cut at its quietest moment just
             # before the window ends (a pause between words), and goes on in the next window.
-            stop = end if end - start <= room else _quietest(audio16k, start + room - CUT_SEARCH_S, start + room)
-            a, b = int(start * ASR_RATE_HZ), int(stop * ASR_RATE_HZ)
-            rows.append((packed_s, start, (b - a) / ASR_RATE_HZ))
-            chunks += [audio16k[a:b], joint]
-            packed_s += (b - a + joint.size) / ASR_RATE_HZ
-            start = b / ASR_RATE_HZ
+            stop = end if end - start <= room else _quietest(signal, rate, start + room - CUT_SEARCH_S, start + room)
+            a, b = int(start * rate), int(stop * rate)
+            rows.append((packed_s, start, (b - a) / rate))
+            chunks += [signal[a:b].astype(np.float32), joint]
+            packed_s += (b - a + joint.size) / rate
+            start = b / rate
     if packed_s > window_start:
         windows.append((window_start, packed_s))
     packed = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
@@ -161,19 +163,19 @@ def to_asr_rate(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     return soxr.resample(signal, sample_rate_hz, ASR_RATE_HZ, quality="HQ").astype(np.float32)
 
 
-def detect_language(audio16k: np.ndarray, speech: np.ndarray, *, model, options: AsrOptions) -> tuple[str, float]:
+def detect_language(signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray, *, model, options: AsrOptions) -> tuple[str, float]:
     """The language of the first `detect_from_s` seconds of speech, limited to ru and en."""
     pieces, total = [], 0.0
     for start, end in np.asarray(speech).reshape(-1, 2):
         take = min(end - start, options.detect_from_s - total)
         if take <= 0:
             break
-        a = int(start * ASR_RATE_HZ)
-        pieces.append(audio16k[a: a + int(take * ASR_RATE_HZ)])
+        a = int(start * sample_rate_hz)
+        pieces.append(signal[a: a + int(take * sample_rate_hz)])
         total += take
     if not pieces:
         return "en", 0.0
-    _, _, probabilities = model.detect_language(audio=np.concatenate(pieces))
+    _, _, probabilities = model.detect_language(audio=to_asr_rate(np.concatenate(pieces), sample_rate_hz))
     # Contact-centre calls here are Russian or English; other guesses on phone audio are noise.
     scores = {lang: p for lang, p in probabilities if lang in ("ru", "en")}
     language = max(scores, key=scores.get) if scores else "en"
@@ -181,7 +183,8 @@ def detect_language(audio16k: np.ndarray, speech: np.ndarray, *, model, options:
 
 
 def transcribe_party(
-    audio16k: np.ndarray,
+    signal: np.ndarray,
+    sample_rate_hz: int,
     speech: np.ndarray,
     *,
     party: str,
@@ -190,21 +193,17 @@ def transcribe_party(
     options: AsrOptions,
 ) -> list[Utterance]:
     """Utterances of one party from its own channel, decoded over its speech only."""
-    from faster_whisper import BatchedInferencePipeline
-
-    packed, windows, packing = pack_speech(audio16k, speech, pad_s=options.clip_pad_s, window_s=options.max_clip_s)
-    if not windows:
-        return []
-    segments, _ = BatchedInferencePipeline(model).transcribe(
-        packed,
-        language=language,
-        clip_timestamps=[{"start": s, "end": e} for s, e in windows],
-        vad_filter=False,
-        word_timestamps=True,
-        batch_size=options.batch_size,
-        beam_size=options.beam_size,
-        no_speech_threshold=options.no_speech_prob_max,
-        compression_ratio_threshold=options.compression_ratio_max,
+    packed, windows, packing = pack_speech(
+        signal, sample_rate_hz, speech, pad_s=options.clip_pad_s, window_s=options.max_clip_s
+    )
+    # Only the packed speech is brought to Whisper's 16 kHz, and the windows go to the model a
+    # batch at a time: faster-whisper computes every window's features up front, which for a
+    # 1-hour call would hold gigabytes.
+    packed = to_asr_rate(packed, sample_rate_hz)
+    segments = (
+        segment
+        for first in range(0, len(windows), options.batch_size)
+        for segment in _decode(packed, windows[first: first + options.batch_size], language=language, model=model, options=options)
     )
     speech = np.asarray(speech).reshape(-1, 2)
     utterances = []
@@ -234,6 +233,32 @@ def transcribe_party(
                 )
             )
     return utterances
+
+
+def _decode(packed16k: np.ndarray, windows: list[tuple[float, float]], *, language: str, model, options: AsrOptions):
+    """faster-whisper's segments of a few packed windows, with times in packed seconds."""
+    from faster_whisper import BatchedInferencePipeline
+
+    offset_s = windows[0][0]
+    piece = packed16k[int(offset_s * ASR_RATE_HZ): int(windows[-1][1] * ASR_RATE_HZ)]
+    segments, _ = BatchedInferencePipeline(model).transcribe(
+        piece,
+        language=language,
+        clip_timestamps=[{"start": s - offset_s, "end": e - offset_s} for s, e in windows],
+        vad_filter=False,
+        word_timestamps=True,
+        batch_size=options.batch_size,
+        beam_size=options.beam_size,
+        no_speech_threshold=options.no_speech_prob_max,
+        compression_ratio_threshold=options.compression_ratio_max,
+    )
+    for segment in segments:
+        yield dataclasses.replace(
+            segment,
+            start=segment.start + offset_s,
+            end=segment.end + offset_s,
+            words=[dataclasses.replace(w, start=w.start + offset_s, end=w.end + offset_s) for w in (segment.words or ())],
+        )
 
 
 def _split_at_gaps(words: tuple[Word, ...], *, gap_s: float) -> list[tuple[Word, ...]]:
@@ -280,18 +305,21 @@ class Transcriber:
         detected from the first `detect_from_s` of `first_channel`'s speech (the agent's, or
         the first speaker's when roles are automatic; the other channel's if that is silent)."""
         names = ("call",) if len(samples) == 1 else ("left", "right")
-        audio = [to_asr_rate(ch, sample_rate_hz) for ch in samples]
         language, probability = self.options.language, None
         if language == "auto":
             order = [first_channel] + [c for c in range(len(samples)) if c != first_channel]
             source = next((c for c in order if len(speech_by_channel[c])), first_channel)
-            language, probability = detect_language(audio[source], speech_by_channel[source], model=self.model, options=self.options)
+            language, probability = detect_language(
+                samples[source], sample_rate_hz, speech_by_channel[source], model=self.model, options=self.options
+            )
         channels = tuple(
-            tuple(self.transcribe_channel(audio[c], speech_by_channel[c], party=names[c], language=language))
+            tuple(self.transcribe_channel(samples[c], sample_rate_hz, speech_by_channel[c], party=names[c], language=language))
             for c in range(len(samples))
         )
         method = "config" if probability is None else "detected"
         return Transcript(language=language, language_probability=probability, method=method, channels=channels)
 
-    def transcribe_channel(self, audio16k: np.ndarray, speech: np.ndarray, *, party: str, language: str) -> list[Utterance]:
-        return transcribe_party(audio16k, speech, party=party, language=language, model=self.model, options=self.options)
+    def transcribe_channel(
+        self, signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray, *, party: str, language: str
+    ) -> list[Utterance]:
+        return transcribe_party(signal, sample_rate_hz, speech, party=party, language=language, model=self.model, options=self.options)

@@ -226,9 +226,7 @@ def _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, 
         ch = channel_of[party]
         language = overrides[party] or transcript.language
         if language != transcript.language:
-            from speechqa.asr import to_asr_rate
-
-            found = transcriber.transcribe_channel(to_asr_rate(samples[ch], sr), speech[party], party=party, language=language)
+            found = transcriber.transcribe_channel(samples[ch], sr, speech[party], party=party, language=language)
         else:
             found = [dataclasses.replace(u, party=party) for u in transcript.channels[ch]]
         utterances += found

@@ -188,8 +188,5 @@ def transcribe_file(path: Path, *, language: str, transcriber, vad_options) -> s
     mono = recording.samples.mean(axis=0, keepdims=True)
     (raw,) = detect_speech(mono, recording.sample_rate_hz, model=load_vad_model(), options=vad_options)
     speech = bridge_gaps(raw, max_gap_s=0.25)
-    from speechqa.asr import to_asr_rate
-
-    audio = to_asr_rate(mono[0], recording.sample_rate_hz)
-    utterances = transcriber.transcribe_channel(audio, speech, party="call", language=language)
+    utterances = transcriber.transcribe_channel(mono[0], recording.sample_rate_hz, speech, party="call", language=language)
     return " ".join(u.text for u in utterances)

@@ -78,7 +78,7 @@ def test_no_words_on_silence_or_tones(transcriber):
     everything = np.array([[0.0, 10.0]])   # as if the VAD had let it all through
     for name, audio in signals.items():
         for language in ("ru", "en"):
-            found = transcriber.transcribe_channel(audio, everything, party="agent", language=language)
+            found = transcriber.transcribe_channel(audio, sr, everything, party="agent", language=language)
             assert found == [], f"{name} ({language}) gave {[u.text for u in found]}"
 
 
