@@ -41,7 +41,7 @@ class AsrOptions:
     model: str = "models/whisper-base"   # a faster-whisper model folder, or a model name
     compute_type: str = "int8"
     threads: int = 0                     # CPU threads for CTranslate2; 0 = its default
-    batch_size: int = 16
+    batch_size: int = 4
     beam_size: int = 5
     language: str = "auto"               # "ru", "en" or "auto" (detected once per call)
     agent_language: str = ""             # per-party override; "" = as `language`
