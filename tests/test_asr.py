@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from speechqa.asr import AsrOptions, Transcriber, load_asr_model
+from speechqa.asr import Transcriber, load_asr_model
 from speechqa.audio import read_audio
 from speechqa.call import score_call
 from speechqa.config import default_config

@@ -214,23 +214,20 @@ def test_chunk_boundaries_do_not_change_results(rng, monkeypatch):
     fs = 8000
     x, segments = speech_like(rng, fs, 6, -26.0)
     x = x + (rng.standard_normal(x.size) * 1e-3).astype(np.float32)
-    whole = (
-        active_speech_level(x, fs),
-        active_speech_level(x, fs, segments=segments),
-        integrated_loudness(x, fs),
-        integrated_loudness(x, fs, segments=segments),
-        noise_floor_dbfs(x, fs),
-        level_dbfs(x),
-    )
+
+    def everything():
+        return (
+            active_speech_level(x, fs),
+            active_speech_level(x, fs, segments=segments),
+            integrated_loudness(x, fs),
+            integrated_loudness(x, fs, segments=segments),
+            noise_floor_dbfs(x, fs),
+            level_dbfs(x),
+        )
+
+    whole = everything()
     monkeypatch.setattr(loudness, "_CHUNK_SAMPLES", 3001)
-    chunked = (
-        active_speech_level(x, fs),
-        active_speech_level(x, fs, segments=segments),
-        integrated_loudness(x, fs),
-        integrated_loudness(x, fs, segments=segments),
-        noise_floor_dbfs(x, fs),
-        level_dbfs(x),
-    )
+    chunked = everything()
     for a, b in zip(whole, chunked):
         if isinstance(a, ActiveLevel):
             assert b.level_dbfs == pytest.approx(a.level_dbfs, abs=1e-9)

@@ -58,6 +58,8 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d
 from scipy.signal import sosfilt
 
+from speechqa.features.checks import check_number, check_rate, check_signal
+
 __all__ = [
     "ActiveLevel",
     "active_speech_level",
@@ -105,51 +107,6 @@ class ActiveLevel:
 # ----------------------------------------------------------------------------------- validation
 
 
-def _check_rate(sample_rate_hz: object) -> float:
-    try:
-        fs = float(sample_rate_hz)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"sample_rate_hz={sample_rate_hz!r} must be a number of Hz, e.g. 8000.") from None
-    if not math.isfinite(fs) or fs <= 0:
-        raise ValueError(f"sample_rate_hz={sample_rate_hz!r} must be a positive number of Hz, e.g. 8000.")
-    return fs
-
-
-def _check_number(name: str, value: object, *, low: float, low_inclusive: bool, hint: str) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} must be a number; {hint}.") from None
-    if not math.isfinite(v) or v < low or (v == low and not low_inclusive):
-        raise ValueError(f"{name}={value!r} is out of range; {hint}.")
-    return v
-
-
-def _check_signal(signal: object, *, allow_channels: bool = False) -> np.ndarray:
-    x = np.asarray(signal)
-    if x.dtype.kind in "iu":
-        scale = 2.0 ** (8 * x.dtype.itemsize - 1)
-        fix = f"signal.astype(np.float32) / {scale:g}" if x.dtype.kind == "i" else \
-            f"(signal.astype(np.float32) - {scale:g}) / {scale:g}"
-        raise ValueError(f"signal is {x.dtype} PCM; pass floats in [-1, 1], e.g. {fix}.")
-    if x.dtype.kind != "f":
-        raise ValueError(f"signal must be a float array in [-1, 1]; got dtype {x.dtype}.")
-    if allow_channels:
-        if x.ndim == 2 and x.shape[0] > _MAX_CHANNELS:
-            hint = " (for soundfile's (n, channels) layout pass signal.T)" if x.shape[1] <= _MAX_CHANNELS else ""
-            raise ValueError(
-                f"signal of shape {x.shape} has {x.shape[0]} channels; pass (channels, n) with at most "
-                f"{_MAX_CHANNELS} channels (L, R, C){hint}."
-            )
-        if x.ndim not in (1, 2):
-            raise ValueError(f"signal must be 1-D or (channels, n); got shape {x.shape}.")
-    elif x.ndim != 1:
-        raise ValueError(f"signal must be 1-D (one channel); got shape {x.shape}. Pass one channel, e.g. signal[0].")
-    if x.size and not math.isfinite(float(np.sum(x, dtype=np.float64))):
-        raise ValueError("signal contains NaN or infinite samples; clean or drop them first.")
-    return x
-
-
 def _check_segments(segments: object, n_samples: int, fs: float) -> np.ndarray:
     """(n, 2) [start_s, end_s] rows, validated, clipped to the signal."""
     seg = np.asarray(segments, dtype=np.float64)
@@ -190,7 +147,7 @@ def _power_to_db(power: float) -> float | None:
 
 def level_dbfs(signal) -> float | None:
     """Plain RMS level of a 1-D float signal in dBFS; None when empty or all zeros."""
-    x = _check_signal(signal)
+    x = check_signal(signal)
     if x.size == 0:
         return None
     return _power_to_db(_sum_squares(x) / x.size)
@@ -202,10 +159,10 @@ def noise_floor_dbfs(signal, sample_rate_hz, *, frame_s: float = 0.02, percentil
     Frames of digital silence (every sample exactly 0) and the trailing partial frame are left out;
     None when no frame is left (an all-zero channel, or one shorter than a frame).
     """
-    x = _check_signal(signal)
-    fs = _check_rate(sample_rate_hz)
-    frame_s = _check_number("frame_s", frame_s, low=0.0, low_inclusive=False, hint="use e.g. frame_s=0.02")
-    percentile = _check_number("percentile", percentile, low=0.0, low_inclusive=True, hint="use 0 to 100, e.g. 10")
+    x = check_signal(signal)
+    fs = check_rate(sample_rate_hz)
+    frame_s = check_number("frame_s", frame_s, low=0.0, low_inclusive=False, hint="use e.g. frame_s=0.02")
+    percentile = check_number("percentile", percentile, low=0.0, low_inclusive=True, hint="use 0 to 100, e.g. 10")
     if percentile > 100.0:
         raise ValueError(f"percentile={percentile!r} is out of range; use 0 to 100, e.g. 10.")
     frame_len = int(round(frame_s * fs))
@@ -275,12 +232,12 @@ def active_speech_level(
     `segments`: (n, 2) [start_s, end_s] rows, sorted and non-overlapping; only samples inside them
     are analysed, each segment from rest (see the module docstring).
     """
-    x = _check_signal(signal)
-    fs = _check_rate(sample_rate_hz)
-    tau = _check_number("time_constant_s", time_constant_s, low=0.0, low_inclusive=False,
+    x = check_signal(signal)
+    fs = check_rate(sample_rate_hz)
+    tau = check_number("time_constant_s", time_constant_s, low=0.0, low_inclusive=False,
                         hint="P.56 uses time_constant_s=0.03")
-    hang_s = _check_number("hangover_s", hangover_s, low=0.0, low_inclusive=True, hint="P.56 uses hangover_s=0.2")
-    margin = _check_number("margin_db", margin_db, low=0.0, low_inclusive=False, hint="P.56 uses margin_db=15.9")
+    hang_s = check_number("hangover_s", hangover_s, low=0.0, low_inclusive=True, hint="P.56 uses hangover_s=0.2")
+    margin = check_number("margin_db", margin_db, low=0.0, low_inclusive=False, hint="P.56 uses margin_db=15.9")
     if segments is None:
         pieces = [(0, x.size)]
     else:
@@ -391,13 +348,13 @@ def integrated_loudness(signal, sample_rate_hz, *, segments=None, min_segment_s:
     least `min_segment_s` count; blocks are pooled over the segments before gating. None when no
     block is available (input shorter than 400 ms) or none passes the -70 LUFS gate.
     """
-    x = _check_signal(signal, allow_channels=True)
-    fs = _check_rate(sample_rate_hz)
+    x = check_signal(signal, max_channels=_MAX_CHANNELS)
+    fs = check_rate(sample_rate_hz)
     if fs < _MIN_LOUDNESS_RATE_HZ:
         raise ValueError(
             f"sample_rate_hz={fs:g} is too low for K-weighting; resample to {_MIN_LOUDNESS_RATE_HZ:g} Hz or more."
         )
-    min_seg = _check_number("min_segment_s", min_segment_s, low=0.0, low_inclusive=True,
+    min_seg = check_number("min_segment_s", min_segment_s, low=0.0, low_inclusive=True,
                             hint=f"use at least {_BLOCK_MS / 1000:g} s, one gating block")
     if min_seg < _BLOCK_MS / 1000.0:
         raise ValueError(

@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from speechqa.features.checks import check_number, check_rate, check_signal
+
 #: Signals above this rate are resampled to it before RAPT (speed; accuracy does not need more).
 MAX_ANALYSIS_RATE_HZ = 8000
 #: RAPT's correlation window (SPTK's wind_dur), used for the frame-centre delay and minimum length.
@@ -87,16 +89,6 @@ class PitchStats:
     """Seconds of voiced frames the figures rest on (the support)."""
 
 
-def _check_positive(name: str, value: object) -> float:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} must be a number.") from None
-    if not math.isfinite(number) or number <= 0.0:
-        raise ValueError(f"{name}={value!r} must be a positive, finite number.")
-    return number
-
-
 def track_pitch(
     signal: np.ndarray,
     sample_rate_hz: float,
@@ -113,10 +105,10 @@ def track_pitch(
     ceil(duration / hop) frames, frame i centred at i * hop. Parameters that RAPT cannot use raise
     ValueError; a signal too short to analyse, or digital silence, gives an all-unvoiced track.
     """
-    sample_rate_hz = _check_positive("sample_rate_hz", sample_rate_hz)
-    fmin_hz = _check_positive("fmin_hz", fmin_hz)
-    fmax_hz = _check_positive("fmax_hz", fmax_hz)
-    hop_s = _check_positive("hop_s", hop_s)
+    sample_rate_hz = check_rate(sample_rate_hz)
+    fmin_hz = check_number("fmin_hz", fmin_hz, hint="use a positive, finite number")
+    fmax_hz = check_number("fmax_hz", fmax_hz, hint="use a positive, finite number")
+    hop_s = check_number("hop_s", hop_s, hint="use a positive, finite number")
     if fmin_hz >= fmax_hz:
         raise ValueError(
             f"fmin_hz={fmin_hz:g} must be below fmax_hz={fmax_hz:g}; speech F0 is usually searched "
@@ -143,18 +135,7 @@ def track_pitch(
             f"{1 / analysis_rate_hz:.3g}."
         )
 
-    x = np.asarray(signal)
-    if x.ndim != 1:
-        raise ValueError(
-            f"signal must be 1-D (one channel); got shape {x.shape}. Pass one channel at a time."
-        )
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(
-            f"signal must be floating point in [-1, 1]; got dtype {x.dtype}. For int16 PCM, "
-            "divide by 32768."
-        )
-    if not np.isfinite(x).all():
-        raise ValueError("signal contains NaN or infinite samples.")
+    x = check_signal(signal)
 
     actual_hop_s = hop_samples / analysis_rate_hz
     duration_s = x.size / sample_rate_hz
@@ -321,7 +302,7 @@ def pitch_stats(
         raise ValueError(
             f"track must be a PitchTrack from track_pitch; got {type(track).__name__}."
         )
-    hop_s = _check_positive("track.hop_s", track.hop_s)
+    hop_s = check_number("track.hop_s", track.hop_s, hint="use a positive, finite number")
     try:
         min_voiced_s = float(min_voiced_s)
     except (TypeError, ValueError):
