@@ -1,4 +1,4 @@
-# make run  : set up .venv and score every sample call
+# make run  : set up .venv and run the nightly batch on samples/ into warehouse/
 # make test : set up .venv and run the whole test suite
 PYTHON ?= python3
 VENV   := .venv
@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  := models/whisper-base/model.bin
 
-.PHONY: run test test-fast setup models samples bench clean
+.PHONY: run scorecards test test-fast setup models samples bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ setup: $(STAMP) $(MODEL)
 models: $(MODEL)
 
 run: setup
+	$(BIN)/python -m pipelines.nightly samples --out warehouse
+
+# The printed scorecard of each sample call.
+scorecards: setup
 	$(BIN)/python -m pipelines.score_samples samples
 
 test: setup
@@ -40,4 +44,4 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info models/whisper-base models/.cache
+	rm -rf $(VENV) build *.egg-info models/whisper-base models/.cache warehouse

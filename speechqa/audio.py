@@ -115,6 +115,58 @@ def read_audio(path: str | os.PathLike, *, max_duration_s: float = 14400.0) -> R
                      source_format=decoded.source_format, truncated=truncated)
 
 
+def read_two_legs(agent_path: str | os.PathLike, caller_path: str | os.PathLike, *,
+                  max_duration_s: float = 14400.0) -> Recording:
+    """One call recorded as one file per party, as a stereo Recording: agent left (channel 0),
+    caller right; `path` is the agent leg's.
+
+    Both legs come to the lower of their analysis rates (a 16 kHz leg beside an 8 kHz one is
+    resampled down: nothing is invented), and the shorter leg is padded with zeros at its end.
+    A two-channel leg whose channels carry one signal (correlation >= 0.95, quality's dual_mono
+    threshold) is mixed to mono, one with a digitally silent channel gives its other channel;
+    any other is refused (too_many_channels): mixing it would put two parties on one side.
+    Raises what read_audio raises, with the same error_type and the leg named.
+    """
+    legs, signals = [], []
+    for role, path in (("agent", agent_path), ("caller", caller_path)):
+        try:
+            leg = read_audio(path, max_duration_s=max_duration_s)
+        except SpeechQAError as exc:
+            raise SpeechQAError(f"{role} leg: {exc}", error_type=exc.error_type) from None
+        signal = leg.samples[0]
+        if leg.channels == 2:
+            left, right = leg.samples
+            # float32 dot products: no float64 copy of an hour of audio, precise enough here
+            left_energy, right_energy = float(np.dot(left, left)), float(np.dot(right, right))
+            correlation = (float(np.dot(left, right)) / math.sqrt(left_energy * right_energy)
+                           if left_energy > 0 and right_energy > 0 else 1.0)
+            if correlation < 0.95:
+                raise SpeechQAError(
+                    f"{role} leg: {leg.path} has two channels that differ (correlation "
+                    f"{correlation:.2f}); a leg holds one party: export the legs as mono, or if this "
+                    "file is a whole stereo call, rename it so that pair_pattern does not take it for a leg",
+                    error_type="too_many_channels",
+                )
+            both = left_energy > 0 and right_energy > 0
+            signal = (left + right) * np.float32(0.5 if both else 1.0)   # a silent side adds nothing
+        legs.append(leg)
+        signals.append(signal)
+    rate = min(leg.sample_rate_hz for leg in legs)
+    signals = [signal if leg.sample_rate_hz == rate else soxr.resample(signal, leg.sample_rate_hz, rate)
+               for leg, signal in zip(legs, signals)]
+    n = max(len(signal) for signal in signals)
+    samples = np.zeros((2, n), dtype=np.float32)
+    for row, signal in zip(samples, signals):
+        row[:len(signal)] = signal
+    samples.flags.writeable = False
+    agent, caller = legs
+    return Recording(path=agent.path, samples=samples, sample_rate_hz=rate,
+                     source_sample_rate_hz=min(agent.source_sample_rate_hz, caller.source_sample_rate_hz),
+                     channels=2, duration_s=n / rate,
+                     source_format=f"two legs: {agent.source_format} + {caller.source_format}",
+                     truncated=agent.truncated or caller.truncated)
+
+
 def require_signal(recording: Recording, *, min_peak_dbfs: float = -70.0) -> None:
     """Raise SpeechQAError(no_speech) when no channel peaks at or above `min_peak_dbfs`."""
     if not (math.isfinite(min_peak_dbfs) and min_peak_dbfs <= 0):

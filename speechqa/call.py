@@ -1,4 +1,5 @@
-"""Score one call: read, measure, judge. The library entry the CLI and the batch both use."""
+"""Score one call: read, measure, judge; or rescore a stored one. The library entry the CLI and
+the batch both use."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 
 from speechqa import __version__
 from speechqa.asr import Transcriber
-from speechqa.audio import read_audio
-from speechqa.config import Config
+from speechqa.audio import Recording, read_audio
+from speechqa.config import Config, ScoreConfig
 from speechqa.measure import Measurement, measure_call, no_hook
 from speechqa.metrics import BY_NAME
-from speechqa.scoring import Score, Verdict, evaluate, total_score
+from speechqa.scoring import Criterion, Score, Verdict, evaluate, total_score
+from speechqa.stored import Derived, StoredCall, score_stored
 
 
 @dataclass(frozen=True)
@@ -44,13 +46,18 @@ def score_call(path: str | Path, *, config: Config, transcriber=None, hook=no_ho
     [measure.asr] (the model is loaded once per process); none when ASR is off.
     `hook(stage, seconds)` hears each stage's time."""
     recording = read_audio(path, max_duration_s=config.measure.max_duration_s)
+    return score_recording(recording, call_id=content_id(path), config=config, transcriber=transcriber, hook=hook)
+
+
+def score_recording(recording: Recording, *, call_id: str, config: Config, transcriber=None, hook=no_hook) -> CallResult:
+    """Measure and judge a call already read (one file, or two legs joined by speechqa.sources)."""
     if transcriber is None and config.measure.asr.enabled:
         transcriber = Transcriber(config.measure.asr)
     measurement = measure_call(recording, measure=config.measure, score=config.score, transcriber=transcriber, hook=hook)
-    verdicts = judge(measurement.metrics, measurement=measurement, config=config)
+    verdicts = judge(measurement, config.score.criteria)
     return CallResult(
-        call_id=content_id(path),
-        path=str(path),
+        call_id=call_id,
+        path=str(recording.path),
         sample_rate_hz=recording.source_sample_rate_hz,
         channels=recording.channels,
         source_format=recording.source_format,
@@ -62,15 +69,31 @@ def score_call(path: str | Path, *, config: Config, transcriber=None, hook=no_ho
     )
 
 
-def judge(metrics: dict, *, measurement: Measurement, config: Config) -> list[Verdict]:
+def judge(derived, criteria: tuple[Criterion, ...] | None = None, *, measurement=None, config=None) -> list[Verdict]:
+    """One verdict per criterion from a call's derived figures: a speechqa.stored.Derived, or a
+    Measurement (anything with metrics, unmeasured, evidence and notes); `criteria` from
+    [score.criteria]. The older form judge(metrics, measurement=m, config=c) still works."""
+    if measurement is not None:
+        derived, criteria = measurement, config.score.criteria
+    if criteria is None:
+        raise TypeError("judge needs the criteria: judge(derived, config.score.criteria)")
+    metrics = derived.metrics
     supports = {
         name: metrics.get(spec.support) if spec.support else None for name, spec in BY_NAME.items()
     }
     return evaluate(
-        config.score.criteria,
+        criteria,
         metrics,
         supports=supports,
-        evidence=measurement.evidence,
-        reasons=measurement.unmeasured,
-        notes=measurement.notes,
+        evidence=derived.evidence,
+        reasons=derived.unmeasured,
+        notes=derived.notes,
     )
+
+
+def rescore_call(stored: StoredCall, *, score: ScoreConfig) -> tuple[Derived, list[Verdict], Score]:
+    """A stored call judged under `score`, with no audio: what score_call with that [score]
+    gives, but for the caller->agent pair levels, which stay as measured (speechqa.stored)."""
+    derived = score_stored(stored, score=score)
+    verdicts = judge(derived, score.criteria)
+    return derived, verdicts, total_score(verdicts)

@@ -31,11 +31,46 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("paths", nargs="+", metavar="PATH", help="an audio file (WAV, FLAC, MP3, OGG, ...)")
     score.add_argument("--config", metavar="FILE", help="a TOML configuration (default: the shipped one)")
     score.add_argument("--json", action="store_true", help="print one JSON object per call instead of a scorecard")
-    score.add_argument("--agent", choices=("left", "right", "auto"), help="which channel is the agent (overrides [measure] agent)")
-    score.add_argument("--model", metavar="PATH_OR_NAME", help="a faster-whisper model folder or name (overrides [measure.asr] model)")
-    score.add_argument("--language", choices=("auto", "ru", "en"), help="the calls' language (overrides [measure.asr] language)")
-    score.add_argument("--no-asr", action="store_true", help="no transcription: acoustics and timing only (faster; word criteria abstain)")
+    _add_measure_overrides(score)
     score.add_argument("--traceback", action="store_true", help="on an internal error, show the Python traceback (for bug reports)")
+
+    batch = commands.add_parser(
+        "batch",
+        help="score every new or changed call of a folder into a Parquet warehouse (the nightly job)",
+        description="Score the calls under RECORDINGS_DIR into the warehouse at --out: calls already "
+        "there with the same content and measure hash are skipped, failures go to errors/, and each "
+        "commit becomes visible all at once. Exit code 0 when every call of the run was scored, 1 when "
+        "any failed, 2 for bad arguments, configuration, or a warehouse another run is writing.",
+    )
+    batch.add_argument("recordings", metavar="RECORDINGS_DIR", help="the folder of call recordings (searched recursively)")
+    batch.add_argument("--out", required=True, metavar="WAREHOUSE_DIR", help="the warehouse folder (created when absent)")
+    batch.add_argument("--config", metavar="FILE", help="a TOML configuration (default: the shipped one)")
+    batch.add_argument("--workers", type=_positive_int, metavar="N", help="calls scored at once, one process each (overrides [batch] workers)")
+    batch.add_argument("--since", type=_since, metavar="DATE", help="only calls that started at or after DATE (YYYY-MM-DD, local to [batch.sources] timezone, or an ISO 8601 time)")
+    batch.add_argument("--scheduler", metavar="tcp://HOST:8786", help="run the calls on this Dask cluster (needs speechqa[dask]); the warehouse is still written here")
+    batch.add_argument("--quiet", action="store_true", help="print nothing but errors and the exit code")
+    _add_measure_overrides(batch)
+
+    rescore = commands.add_parser(
+        "rescore",
+        help="re-apply a [score] configuration to every stored call, from the stored timelines and words (no audio)",
+        description="Recompute criteria, verdicts and totals of every call in the warehouse from turns/, "
+        "utterances/, words/ and the stored metrics, re-applying timing thresholds to the stored timeline. "
+        "Calls measured with another [measure] configuration are rescored too; run `batch` to measure them again.",
+    )
+    rescore.add_argument("warehouse", metavar="WAREHOUSE_DIR", help="a warehouse written by `speechqa batch`")
+    rescore.add_argument("--config", metavar="FILE", help="the TOML configuration whose [score] to apply")
+    rescore.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete calls from every table of a warehouse: by date (retention) or by customer (erasure)",
+        description="Delete the rows of the selected calls from every table, in one atomic commit.",
+    )
+    purge.add_argument("warehouse", metavar="WAREHOUSE_DIR", help="a warehouse written by `speechqa batch`")
+    purge.add_argument("--before", type=_date, metavar="YYYY-MM-DD", help="calls whose call_date is before this day")
+    purge.add_argument("--customer", metavar="ID", help="calls of this customer id (hashed first when [batch.sources] customer_id = \"hash\")")
+    purge.add_argument("--config", metavar="FILE", help="the configuration the batch ran with (for the customer id salt)")
 
     config = commands.add_parser(
         "config",
@@ -44,6 +79,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config.add_argument("--config", metavar="FILE", help="a TOML configuration to check and print")
     return parser
+
+
+def _add_measure_overrides(parser) -> None:
+    parser.add_argument("--agent", choices=("left", "right", "auto"), help="which channel is the agent (overrides [measure] agent)")
+    parser.add_argument("--model", metavar="PATH_OR_NAME", help="a faster-whisper model folder or name (overrides [measure.asr] model)")
+    parser.add_argument("--language", choices=("auto", "ru", "en"), help="the calls' language (overrides [measure.asr] language)")
+    parser.add_argument("--no-asr", action="store_true", help="no transcription: acoustics and timing only (faster; word criteria abstain)")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: use 1 or more")
+    return value
+
+
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def _since(text: str):
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date or time; use YYYY-MM-DD or YYYY-MM-DDTHH:MM[+03:00]") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# measure_hash = {cfg.measure_hash}\n# score_hash = {cfg.score_hash}")
         print(dump_config(cfg), end="")
         return 0
+    if args.command in ("batch", "rescore", "purge"):
+        from speechqa import cli_warehouse
+
+        return getattr(cli_warehouse, args.command)(args, cfg)
     cfg = _with_overrides(cfg, args)
     return _score(args.paths, cfg, as_json=args.json, traceback=args.traceback)
 

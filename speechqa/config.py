@@ -23,6 +23,7 @@ from speechqa.pii import PiiOptions
 from speechqa.quality import QualityOptions
 from speechqa.scoring import Criterion
 from speechqa.script import ScriptOptions
+from speechqa.sources import SourceOptions
 from speechqa.timeline import TimingOptions
 
 AGENT_CHOICES = ("left", "right", "auto")
@@ -69,18 +70,75 @@ class ScoreConfig:
     criteria: tuple[Criterion, ...] = ()
 
 
+COMPRESSIONS = ("zstd", "snappy")
+CUSTOMER_ID_CHOICES = ("keep", "hash", "drop")
+
+
+@dataclass(frozen=True)
+class QueueOverride:
+    """[measure] and [score] tables laid over the configuration for the calls of one queue."""
+
+    queue: str
+    measure: dict = field(default_factory=dict)
+    score: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How `speechqa batch` runs: neither hash covers it, since it changes no call's result."""
+
+    workers: int = 1                  # calls processed at once, each in its own process
+    threads_per_worker: int = 0       # CPU threads each worker's engines use; 0 = cores / workers
+    commit_interval_s: float = 300.0  # finished calls are committed at least this often
+    compression: str = "zstd"         # Parquet compression: zstd or snappy
+    sources: SourceOptions = field(default_factory=SourceOptions)
+    overrides: dict[str, QueueOverride] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.workers < 1:
+            raise ValueError(f"batch.workers = {self.workers}; use 1 or more")
+        if self.threads_per_worker < 0:
+            raise ValueError(f"batch.threads_per_worker = {self.threads_per_worker}; use 0 (automatic) or more")
+        if not self.commit_interval_s > 0:
+            raise ValueError(f"batch.commit_interval_s = {self.commit_interval_s}; use a positive number of seconds")
+        if self.compression not in COMPRESSIONS:
+            raise ValueError(f"batch.compression = {self.compression!r}; use one of {COMPRESSIONS}")
+        if self.sources.customer_id not in CUSTOMER_ID_CHOICES:
+            raise ValueError(f"batch.sources.customer_id = {self.sources.customer_id!r}; use one of {CUSTOMER_ID_CHOICES}")
+
+
 @dataclass(frozen=True)
 class Config:
     measure: MeasureConfig
     score: ScoreConfig
+    batch: BatchOptions = field(default_factory=BatchOptions)
 
     @property
     def measure_hash(self) -> str:
-        return _hash(self.measure)
+        # Thread counts change how fast, not what: a batch with more workers (fewer threads
+        # each) must not measure every stored call again.
+        return _hash(dataclasses.replace(self.measure, asr=dataclasses.replace(self.measure.asr, threads=0)))
 
     @property
     def score_hash(self) -> str:
         return _hash(self.score)
+
+
+def config_for_queue(config: Config, queue: str | None) -> tuple[Config, str | None]:
+    """The configuration for a call of `queue`: the first override naming that queue laid over
+    [measure] and [score] (tables merge key by key), and the override's name; else unchanged."""
+    for name, override in config.batch.overrides.items():
+        if queue is not None and override.queue == queue:
+            merged = {
+                "measure": _overlay(_plain(config.measure), override.measure),
+                "score": _overlay(_plain(config.score), override.score),
+                "batch": _plain(config.batch),
+            }
+            try:
+                return _build(Config, merged, where=""), name
+            except (TypeError, ValueError, KeyError) as exc:
+                raise SpeechQAError(f"[batch.overrides.{name}]: {exc}", error_type="bad_config") from None
+    return config, None
 
 
 def default_config_text() -> str:
@@ -111,9 +169,12 @@ def parse_config(text: str, *, source: str) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise SpeechQAError(f"{source}: not valid TOML ({exc})", error_type="bad_config") from None
     try:
-        return _build(Config, _overlay(tomllib.loads(default_config_text()), data), where="")
+        config = _build(Config, _overlay(tomllib.loads(default_config_text()), data), where="")
     except (TypeError, ValueError, KeyError) as exc:
         raise SpeechQAError(f"{source}: {exc}", error_type="bad_config") from None
+    for override in config.batch.overrides.values():   # a bad override fails now, not mid-batch
+        config_for_queue(config, override.queue)
+    return config
 
 
 def dump_config(config: Config) -> str:

@@ -13,6 +13,11 @@ ERROR_TYPES = (
     "too_many_channels",  # more than 2 channels: mono or agent/caller stereo only
     "bad_config",         # the configuration cannot be used
     "model_missing",      # a model file is absent or corrupt
+    "missing_leg",        # one file of a two-file call without its partner
+    "bad_metadata",       # a file name or sidecar whose metadata cannot be read
+    "worker_crashed",     # the process scoring the call died (segfault, out of memory)
+    "warehouse_busy",     # another run holds the warehouse's lock
+    "bad_warehouse",      # the output folder is not a speechqa warehouse
     "internal",           # a bug in speechqa (reported by the CLI and the batch, never raised)
 )
 

@@ -1,7 +1,10 @@
-"""Measure one call: a Recording in, every acoustic and timing metric out (no words yet).
+"""Measure one call: a Recording in, every metric out.
 
 Per channel, each frame track (VAD, pitch) is computed once; every per-party figure is a
-statistic over those tracks restricted to that party's speech.
+statistic over those tracks restricted to that party's speech. What needs the audio (quality,
+VAD, crosstalk, roles, ASR and PII masking, levels, pitch, turn statistics and pair levels) is
+measured here into a speechqa.stored.StoredCall; what depends on [score] is computed from that
+by speechqa.stored.score_stored, the same function `rescore` runs on stored calls.
 """
 
 from __future__ import annotations
@@ -19,18 +22,16 @@ from speechqa.audio import Recording, require_signal
 from speechqa.config import MeasureConfig, ScoreConfig
 from speechqa.errors import SpeechQAError
 from speechqa.features.loudness import active_speech_level, integrated_loudness, noise_floor_dbfs
-from speechqa.features.pitch import pitch_stats, track_pitch
+from speechqa.features.pitch import PitchTrack, pitch_stats, track_pitch
 from speechqa.features.vad import detect_speech, load_vad_model
 from speechqa.lexicon import load_lexicon
-from speechqa.metrics import WORD_METRIC_NAMES, conform
 from speechqa.pii import mask_utterances
 from speechqa.quality import channel_correlation, clipping_share, high_band_share, leak_intervals
 from speechqa.roles import CHANNEL_NAMES, Roles, assign_roles, first_speaker
+from speechqa.stored import LevelPair, StoredCall, score_stored
+from speechqa.timeline import PARTIES, Event, Turn, analyse_conversation, bridge_gaps, subtract, total_s
 from speechqa.transcript import Utterance
-from speechqa.words import call_word_metrics, word_metrics
-from speechqa.timeline import (
-    PARTIES, Event, Turn, analyse_conversation, bridge_gaps, silence_metrics, subtract, total_s, union,
-)
+from speechqa.words import turn_words
 
 log = logging.getLogger("speechqa")
 
@@ -48,10 +49,8 @@ def _stage(hook: StageHook, name: str):
     hook(name, time.perf_counter() - start)
 
 
-MONO_REASON = "mono recording: per-party metrics need diarization (not available yet)"
-NO_ASR_REASON = "no transcript: speech recognition is off ([measure.asr] enabled = false)"
-
-PER_TURN_LEVEL_MIN_S = 1.0   # criteria.md: per-turn levels use P.56 over turns of 1 s or more
+PER_TURN_LEVEL_MIN_S = 1.0    # criteria.md: per-turn levels use P.56 over turns of 1 s or more
+PER_TURN_MIN_VOICED_S = 0.5   # a turn's median F0 needs this much voiced speech (50 frames)
 
 
 @dataclass(frozen=True)
@@ -65,12 +64,16 @@ class ChannelTracks:
 
 
 @dataclass(frozen=True)
-class TurnPair:
-    """A caller turn answered by an agent turn (both >= 1 s): the loudness match of one exchange."""
+class TurnStats:
+    """One turn (of the measuring configuration's turns) and what its audio and words say."""
 
-    caller: Turn
-    agent: Turn
-    level_diff_db: float   # agent - caller, P.56 over each turn, gain offsets applied
+    party: str
+    start_s: float
+    end_s: float
+    level_dbfs: float | None               # P.56 over the turn on its channel, gain offset applied; None under 1 s
+    f0_median_hz: float | None             # median F0 of the party's speech in the turn; None under 0.5 s voiced
+    articulation_syll_per_s: float | None  # syllables per second of the party's speech in the turn; None without ASR
+    words: int | None                      # the turn's words (speechqa.rate's assignment); None without ASR
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,15 @@ class Measurement:
     unmeasured: dict[str, str]         # metric -> why it is None
     speech: dict[str, np.ndarray]      # party (or "call" for mono) -> speech intervals
     turns: tuple[Turn, ...]
-    turn_pairs: tuple[TurnPair, ...]
+    turn_pairs: tuple[LevelPair, ...]
     events: tuple[Event, ...]
     evidence: dict[str, list[tuple[float, float]]]
+    stored: StoredCall                           # what rescoring needs: score_stored(stored) gave the above
     language: str | None = None                  # the transcript's language, None without ASR
     language_method: str | None = None           # "config" or "detected"
     utterances: tuple[Utterance, ...] = ()       # PII-masked as configured
     notes: dict[str, str] = dataclasses.field(default_factory=dict)   # metric -> what decided it
+    turn_stats: tuple[TurnStats, ...] = ()       # per turn, on the measuring configuration's turns
 
 
 def measure_call(
@@ -101,7 +106,9 @@ def measure_call(
 ) -> Measurement:
     """All metrics of one call. Raises SpeechQAError(no_speech) when nobody speaks.
     `transcriber` (a speechqa.asr.Transcriber, or None for no words) transcribes each channel;
-    `hook(stage, seconds)` hears how long each stage took (benchmarks, run manifests)."""
+    `hook(stage, seconds)` hears how long each stage took (benchmarks, run manifests).
+    What needs the audio is measured here into a StoredCall; everything that depends on [score]
+    comes from speechqa.stored.score_stored, the function `rescore` runs on stored calls."""
     require_signal(recording)
     samples, sr = recording.samples, recording.sample_rate_hz
     with _stage(hook, "quality"):
@@ -119,83 +126,83 @@ def measure_call(
     quality["crosstalk_s"] = sum(t.leaked_s for t in tracks)
     quality["crosstalk"] = quality["crosstalk_s"] > 0
 
-    speech_by_channel = [t.speech for t in tracks]
     transcript = None
     if transcriber is not None:
+        speech_by_channel = [t.speech for t in tracks]
         first = CHANNEL_NAMES.index(measure.agent) if measure.agent in CHANNEL_NAMES else first_speaker(speech_by_channel)
         with _stage(hook, "asr"):
             transcript = transcriber.transcribe(samples, sr, speech_by_channel, first_channel=min(first, len(tracks) - 1))
 
     if len(tracks) == 1:
-        return _measure_mono(recording, samples[0], tracks[0], quality, transcript, measure=measure, score=score)
+        return _measure_mono(recording, samples[0], tracks[0], quality, transcript, measure=measure, score=score, hook=hook)
+    return _measure_two_party(recording, samples, tracks, quality, transcript, transcriber,
+                              measure=measure, score=score, hook=hook)
 
+
+def _measure_two_party(recording, samples, tracks, quality, transcript, transcriber, *, measure, score, hook) -> Measurement:
+    sr = recording.sample_rate_hz
     roles = assign_roles(
-        speech_by_channel,
+        [t.speech for t in tracks],
         agent=measure.agent,
         utterances_by_channel=None if transcript is None else [list(c) for c in transcript.channels],
-        lexicon=None if transcript is None else load_lexicon(transcript.language, extra=score.lexicon.get(transcript.language)),
+        # The shipped lexicon only: roles are measured, and [score.lexicon] additions must not
+        # change them, or a stored call could not be rescored under new lexicon additions.
+        lexicon=None if transcript is None else load_lexicon(transcript.language),
     )
     channel_of = {"agent": roles.agent_channel, "caller": 1 - roles.agent_channel}
     offsets_db = (measure.gain_offset_left_db, measure.gain_offset_right_db)
     speech = {party: tracks[channel_of[party]].speech for party in PARTIES}
-    with _stage(hook, "timeline"):
-        conversation = analyse_conversation(speech, options=score.timing)
-
-    values = dict(conversation.metrics)
-    values["duration_s"] = recording.duration_s
-    values["speech_s"] = total_s(union(*speech.values()))
-    values["turns_total"] = len(conversation.turns)
-    values.update(_party_acoustics(samples, sr, tracks, speech, channel_of, offsets_db, hook))
-    if values["agent_level_dbfs"] is not None and values["caller_level_dbfs"] is not None:
-        values["level_diff_db"] = values["agent_level_dbfs"] - values["caller_level_dbfs"]
-    values["level_support_s"] = min(values["agent_talk_s"], values["caller_talk_s"])
-    with _stage(hook, "loudness"):
-        pairs = _turn_pairs(samples, sr, conversation.turns, channel_of, offsets_db)
-    values["level_pairs"] = len(pairs)
-    values["level_diff_pair_median_db"] = float(np.median([p.level_diff_db for p in pairs])) if pairs else None
-    quality["snr_db"] = _snr_db(values)
-    values["snr_db"] = quality["snr_db"]
-
-    utterances, word_evidence, notes = [], {}, {}
+    audio = _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook)
+    audio["duration_s"] = recording.duration_s
+    language = None if transcript is None else transcript.language
+    utterances = ()
     if transcript is not None:
         with _stage(hook, "words"):
-            utterances = _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure)
-            words = word_metrics(
-                utterances, conversation.turns, conversation.events, speech, language=transcript.language,
-                level_pairs=[(p.agent.start_s, p.level_diff_db) for p in pairs], score=score,
+            # Masked before any word metric: the stored words are the masked ones, and a rescore
+            # must count what a fresh measurement counts.
+            utterances = mask_utterances(
+                _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure), options=measure.pii
             )
-            values.update(words.metrics)
-            word_evidence, notes = words.evidence, words.notes
-            utterances = list(mask_utterances(utterances, options=measure.pii))
-            quality["asr_confidence"] = values["asr_confidence"]
+    # Turn statistics and pair levels need the audio, so they are measured on the turns of the
+    # measuring [score.timing]; score_stored derives those same turns again below.
+    with _stage(hook, "timeline"):
+        turns = analyse_conversation(speech, options=score.timing).turns
+    turn_stats = _turn_stats(samples, sr, turns, tracks, speech, channel_of, offsets_db, utterances,
+                             language=language, hook=hook)
+    stored = StoredCall(audio_metrics=audio, speech=speech, mono=False, language=language,
+                        utterances=utterances, level_pairs=tuple(_level_pairs(turn_stats)))
+    with _stage(hook, "score"):
+        derived = score_stored(stored, score=score)
+    quality["snr_db"] = audio["snr_db"]
+    if transcript is not None:
+        quality["asr_confidence"] = derived.metrics["asr_confidence"]
+    return _measurement(recording, roles, quality, stored, derived, transcript, turn_stats)
 
-    metrics = conform(values)
-    unmeasured = {name: "too little speech to measure" for name, v in metrics.items() if v is None}
-    if transcript is None:
-        unmeasured.update({name: NO_ASR_REASON for name in WORD_METRIC_NAMES})
+
+def _measurement(recording, roles, quality, stored, derived, transcript, turn_stats=()) -> Measurement:
     return Measurement(
         duration_s=recording.duration_s,
         roles=roles,
         quality=quality,
-        metrics=metrics,
-        unmeasured=unmeasured,
-        speech=speech,
-        turns=conversation.turns,
-        turn_pairs=tuple(pairs),
-        events=conversation.events,
-        evidence={
-            **_evidence(conversation.events, conversation.turns, pairs, slow_reply_s=score.timing.slow_reply_s),
-            **word_evidence,
-        },
-        language=None if transcript is None else transcript.language,
+        metrics=derived.metrics,
+        unmeasured=derived.unmeasured,
+        speech=stored.speech,
+        turns=derived.turns,
+        turn_pairs=stored.level_pairs,
+        events=derived.events,
+        evidence=derived.evidence,
+        stored=stored,
+        language=stored.language,
         language_method=None if transcript is None else transcript.method,
-        utterances=tuple(utterances),
-        notes=notes,
+        utterances=stored.utterances,
+        notes=derived.notes,
+        turn_stats=tuple(turn_stats),
     )
 
 
-def _party_acoustics(samples, sr, tracks, speech, channel_of, offsets_db, hook) -> dict:
-    """Loudness and pitch of each party over its own speech, gain offsets applied."""
+def _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook) -> dict:
+    """Loudness and pitch of each party over its own speech, gain offsets applied; the level
+    match and the SNR from them (speechqa.stored.AUDIO_METRIC_NAMES but duration_s)."""
     values = {}
     for party in PARTIES:
         ch = channel_of[party]
@@ -214,6 +221,9 @@ def _party_acoustics(samples, sr, tracks, speech, channel_of, offsets_db, hook) 
             f"{party}_f0_range_st": stats.range_st,
             f"{party}_voiced_s": stats.voiced_s,
         })
+    if values["agent_level_dbfs"] is not None and values["caller_level_dbfs"] is not None:
+        values["level_diff_db"] = values["agent_level_dbfs"] - values["caller_level_dbfs"]
+    values["snr_db"] = _snr_db(values)
     return values
 
 
@@ -283,61 +293,77 @@ def _channel_tracks(samples: np.ndarray, sr: int, *, measure: MeasureConfig, hoo
 
 
 def _measure_mono(
-    recording: Recording, signal: np.ndarray, track: ChannelTracks, quality: dict, transcript, *, measure: MeasureConfig, score: ScoreConfig
+    recording: Recording, signal: np.ndarray, track: ChannelTracks, quality: dict, transcript, *,
+    measure: MeasureConfig, score: ScoreConfig, hook: StageHook,
 ) -> Measurement:
-    values, events = silence_metrics(track.speech, options=score.timing)
-    utterances = []
-    if transcript is not None:
-        utterances = list(mask_utterances(transcript.channels[0], options=measure.pii))
-        values.update(call_word_metrics(utterances))
-        quality["asr_confidence"] = values["asr_confidence"]
-    values["duration_s"] = recording.duration_s
-    values["speech_s"] = total_s(track.speech)
-    level = active_speech_level(signal, recording.sample_rate_hz, segments=track.speech)
-    quality["snr_db"] = (
-        None if level.level_dbfs is None or track.noise_floor_dbfs is None
-        else level.level_dbfs - track.noise_floor_dbfs
-    )
-    values["snr_db"] = quality["snr_db"]
-    metrics = conform(values)
-    unmeasured = {name: MONO_REASON for name, v in metrics.items() if v is None}
-    return Measurement(
-        duration_s=recording.duration_s,
-        roles=Roles(
-            agent_channel=None,
-            method="mono",
-            evidence="two channels carrying one signal (dual mono)" if quality["dual_mono"] else "one channel",
-        ),
-        quality=quality,
-        metrics=metrics,
-        unmeasured=unmeasured,
+    level = active_speech_level(signal, recording.sample_rate_hz, segments=track.speech).level_dbfs
+    snr_db = None if level is None or track.noise_floor_dbfs is None else level - track.noise_floor_dbfs
+    stored = StoredCall(
+        audio_metrics={"duration_s": recording.duration_s, "snr_db": snr_db},
         speech={"call": track.speech},
-        turns=(),
-        turn_pairs=(),
-        events=tuple(events),
-        evidence=_evidence(events, (), [], slow_reply_s=score.timing.slow_reply_s),
+        mono=True,
         language=None if transcript is None else transcript.language,
-        language_method=None if transcript is None else transcript.method,
-        utterances=tuple(utterances),
+        utterances=() if transcript is None else mask_utterances(transcript.channels[0], options=measure.pii),
     )
+    with _stage(hook, "score"):
+        derived = score_stored(stored, score=score)
+    quality["snr_db"] = snr_db
+    if transcript is not None:
+        quality["asr_confidence"] = derived.metrics["asr_confidence"]
+    roles = Roles(
+        agent_channel=None,
+        method="mono",
+        evidence="two channels carrying one signal (dual mono)" if quality["dual_mono"] else "one channel",
+    )
+    return _measurement(recording, roles, quality, stored, derived, transcript)
 
 
-def _turn_pairs(samples, sr, turns, channel_of, offsets_db) -> list[TurnPair]:
-    """Each caller turn answered by an agent turn, both >= 1 s, with agent - caller P.56 level."""
+def _turn_stats(samples, sr, turns, tracks, speech, channel_of, offsets_db, utterances, *, language, hook) -> list[TurnStats]:
+    """Level, median F0 and (with a transcript) words and articulation rate of each turn."""
+    words = [None] * len(turns)
+    if language is not None:
+        with _stage(hook, "words"):
+            words = turn_words(turns, list(utterances), speech, language=language)
+    stats = []
+    for turn, said in zip(turns, words):
+        ch = channel_of[turn.party]
+        level = None
+        if turn.duration_s >= PER_TURN_LEVEL_MIN_S:
+            with _stage(hook, "loudness"):
+                a, b = int(turn.start_s * sr), int(turn.end_s * sr)
+                level = active_speech_level(samples[ch, a:b], sr).level_dbfs
+        with _stage(hook, "pitch"):
+            f0 = _turn_f0_median_hz(tracks[ch].pitch, turn, speech[turn.party])
+        stats.append(TurnStats(
+            party=turn.party, start_s=turn.start_s, end_s=turn.end_s,
+            level_dbfs=None if level is None else level + offsets_db[ch],
+            f0_median_hz=f0,
+            articulation_syll_per_s=None if said is None else said.articulation_syll_per_s,
+            words=None if said is None else said.words,
+        ))
+    return stats
+
+
+def _turn_f0_median_hz(track: PitchTrack, turn: Turn, speech: np.ndarray) -> float | None:
+    """Median F0 over the party's speech inside the turn. The track is cut to the turn first
+    (frame i of the cut is frame first + i of the track): pitch_stats then reads only its frames."""
+    first = max(int(np.floor(turn.start_s / track.hop_s)), 0)
+    stop = int(np.ceil(turn.end_s / track.hop_s)) + 1
+    near = speech[(speech[:, 1] > turn.start_s) & (speech[:, 0] < turn.end_s)]
+    inside = np.clip(near, turn.start_s, turn.end_s) - first * track.hop_s   # sorted, disjoint: clip = intersect
+    piece = PitchTrack(f0_hz=track.f0_hz[first:stop], hop_s=track.hop_s)
+    return pitch_stats(piece, segments=inside, min_voiced_s=PER_TURN_MIN_VOICED_S).median_hz
+
+
+def _level_pairs(turn_stats: list[TurnStats]) -> list[LevelPair]:
+    """Each caller turn answered by the next turn, an agent's, both with a P.56 level (>= 1 s)."""
     pairs = []
-    for caller_turn, agent_turn in zip(turns, turns[1:]):
-        if (caller_turn.party, agent_turn.party) != ("caller", "agent"):
+    for caller, agent in zip(turn_stats, turn_stats[1:]):
+        if (caller.party, agent.party) != ("caller", "agent"):
             continue
-        if min(caller_turn.duration_s, agent_turn.duration_s) < PER_TURN_LEVEL_MIN_S:
-            continue
-        turn_levels = []
-        for turn in (agent_turn, caller_turn):
-            ch = channel_of[turn.party]
-            a, b = int(turn.start_s * sr), int(turn.end_s * sr)
-            level = active_speech_level(samples[ch, a:b], sr).level_dbfs
-            turn_levels.append(None if level is None else level + offsets_db[ch])
-        if None not in turn_levels:
-            pairs.append(TurnPair(caller_turn, agent_turn, turn_levels[0] - turn_levels[1]))
+        if caller.level_dbfs is not None and agent.level_dbfs is not None:
+            pairs.append(LevelPair(caller.start_s, caller.end_s, agent.start_s, agent.end_s,
+                                   agent.level_dbfs - caller.level_dbfs))
     return pairs
 
 
@@ -348,51 +374,3 @@ def _snr_db(values: dict) -> float | None:
         if values.get(f"{p}_level_dbfs") is not None and values.get(f"{p}_noise_floor_dbfs") is not None
     ]
     return min(snrs) if snrs else None
-
-
-def _evidence(events, turns, pairs, *, slow_reply_s: float, most: int = 5) -> dict[str, list[tuple[float, float]]]:
-    """The moments behind each metric a criterion may judge, worst first, at most `most`."""
-    def moments(kind, party=None, longest_first=True):
-        found = [e for e in events if e.kind == kind and (party is None or e.party == party)]
-        if longest_first:
-            found.sort(key=lambda e: e.start_s - e.end_s)
-        return [(round(e.start_s, 2), round(e.end_s, 2)) for e in found[:most]]
-
-    evidence = {
-        "silence_max_s": moments("silence")[:1],
-        "silence_total_s": moments("silence"),
-        "silence_count": moments("silence"),
-        "silence_share": moments("silence"),
-        "overtalk_s": moments("overtalk"),
-        "overtalk_episodes": moments("overtalk"),
-    }
-    worst_pairs = sorted(pairs, key=lambda p: -abs(p.level_diff_db))[:most]
-    evidence["level_diff_db"] = [(round(p.caller.start_s, 2), round(p.agent.end_s, 2)) for p in worst_pairs]
-    evidence["level_diff_pair_median_db"] = evidence["level_diff_db"]
-    for party in PARTIES:
-        own_turns = sorted((t for t in turns if t.party == party), key=lambda t: -t.duration_s)
-        evidence[f"{party}_interruptions"] = moments("interruption", party, longest_first=False)
-        evidence[f"{party}_backchannels"] = moments("backchannel", party, longest_first=False)
-        evidence[f"{party}_monologue_max_s"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:1]]
-        evidence[f"{party}_long_pauses"] = moments("pause", party)
-        evidence[f"{party}_pauses_per_min"] = moments("pause", party)
-        for name in ("talk_share", "f0_sd_st", "f0_range_st", "level_dbfs", "talk_s"):
-            evidence[f"{party}_{name}"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:most]]
-    evidence["agent_talk_share"] = evidence["agent_talk_s"]
-    for party in PARTIES:
-        replies = _replies(turns, party)
-        evidence[f"{party}_latency_median_s"] = replies[:most]
-        evidence[f"{party}_slow_replies"] = [r for r in replies if r[1] - r[0] > slow_reply_s][:most]
-    return evidence
-
-
-def _replies(turns, party: str) -> list[tuple[float, float]]:
-    """The gaps before the party's replies (other's turn end to reply start), longest first."""
-    gaps = [
-        (prev.end_s, turn.start_s)
-        for prev, turn in zip(turns, turns[1:])
-        if turn.party == party and prev.party != party
-    ]
-    gaps.sort(key=lambda g: g[0] - g[1])
-    # An overlapping reply (negative gap) is shown as the overlap, earlier time first.
-    return [(round(min(g), 2), round(max(g), 2)) for g in gaps]

@@ -4,7 +4,7 @@ import dataclasses
 from pathlib import Path
 
 from speechqa.cli import build_parser
-from speechqa.config import MeasureConfig, ScoreConfig
+from speechqa.config import BatchOptions, MeasureConfig, ScoreConfig
 from speechqa.errors import ERROR_TYPES
 from speechqa.metrics import METRIC_NAMES
 
@@ -31,8 +31,10 @@ def config_keys(obj, prefix):
 
 
 def test_every_configuration_key_is_documented():
-    all_keys = list(config_keys(MeasureConfig(), "measure.")) + list(config_keys(ScoreConfig(), "score."))
-    assert "measure.vad.threshold" in all_keys and "score.timing.dead_air_s" in all_keys
+    all_keys = [
+        *config_keys(MeasureConfig(), "measure."), *config_keys(ScoreConfig(), "score."), *config_keys(BatchOptions(), "batch."),
+    ]
+    assert {"measure.vad.threshold", "score.timing.dead_air_s", "batch.sources.timezone"} <= set(all_keys)
     missing = [k for k in all_keys if k not in README]
     assert not missing, f"README lacks configuration keys: {missing}"
 

@@ -148,4 +148,4 @@ def test_stage_hook_hears_every_stage():
     stages = {}
     measure_call(read_audio(SAMPLES / "call_en_stereo.wav"), measure=CONFIG.measure, score=CONFIG.score,
                  hook=lambda name, seconds: stages.__setitem__(name, stages.get(name, 0) + seconds))
-    assert set(stages) == {"quality", "vad", "crosstalk", "loudness", "pitch", "timeline"}
+    assert set(stages) == {"quality", "vad", "crosstalk", "loudness", "pitch", "timeline", "score"}

@@ -1,0 +1,362 @@
+"""The nightly batch: a recordings folder in, the warehouse brought up to date, nothing lost.
+
+The driver finds the calls, skips the ones already stored with the same content and measure
+hash, hands the rest to an executor (local processes, or a Dask cluster's), and commits what
+comes back every `commit_interval_s` and at the end. Only the driver writes the warehouse, so
+the guarantees of speechqa.warehouse hold whatever runs the calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from speechqa import __version__
+from speechqa.config import Config, config_for_queue
+from speechqa.errors import SpeechQAError
+from speechqa.sources import CallSource, call_content_id, discover
+from speechqa.tables import STAGES, to_table
+from speechqa.warehouse import Changes, Warehouse, WarehouseLock
+from speechqa.worker import Job, Outcome, process_call
+
+log = logging.getLogger("speechqa")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    warehouse: Path
+    found: int = 0
+    scored: int = 0
+    skipped: int = 0
+    failed: int = 0
+    replaced: int = 0
+    audio_s: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)   # (relpath, type, message)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.failed == 0 else 1
+
+
+class Progress:
+    """What the batch tells as it goes; the CLI passes a bar or a log, tests their own."""
+
+    def start(self, total: int, skipped: int) -> None: ...
+    def call_done(self, outcome: Outcome) -> None: ...
+    def committed(self, snapshot: Path) -> None: ...
+    def finish(self, summary: RunSummary) -> None: ...
+
+
+ExecutorFactory = Callable[[int], Executor]   # (threads per worker) -> a fresh executor
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def model_id(config: Config) -> str:
+    """Which recogniser scored the calls: the model folder's name and the sha256 of its weights
+    (a hub model name as given)."""
+    asr = config.measure.asr
+    if not asr.enabled:
+        return "none"
+    weights = Path(asr.model) / "model.bin"
+    if not weights.is_file():
+        return asr.model
+    stat = weights.stat()
+    return f"{Path(asr.model).name}:{_sha256_prefix(str(weights), stat.st_size, stat.st_mtime_ns)}"
+
+
+@functools.lru_cache(maxsize=4)
+def _sha256_prefix(path: str, size: int, mtime_ns: int) -> str:   # size and time: a changed file is hashed again
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def run_batch(
+    recordings: str | os.PathLike,
+    warehouse_dir: str | os.PathLike,
+    *,
+    config: Config,
+    since: datetime | None = None,
+    executor_factory: ExecutorFactory | None = None,
+    workers: int | None = None,
+    process: Callable[[Job], Outcome] = process_call,
+    progress: Progress | None = None,
+    before_swap: Callable[[], None] | None = None,
+) -> RunSummary:
+    """Score every new or changed call under `recordings` into the warehouse at `warehouse_dir`.
+    `executor_factory` defaults to local worker processes; `process` is what runs per call
+    (tests pass one that crashes); `before_swap` is called inside each commit (tests)."""
+    root = Path(recordings)
+    if not root.is_dir():
+        raise SpeechQAError(f"{root}: no such folder of recordings", error_type="not_found")
+    workers = workers or config.batch.workers
+    threads = config.batch.threads_per_worker
+    if executor_factory is None and threads == 0:   # local workers share this machine's cores
+        threads = max(1, (os.cpu_count() or 1) // workers)
+    progress = progress or Progress()
+    run_id = new_run_id()
+    summary = RunSummary(run_id=run_id, warehouse=Path(warehouse_dir))
+    warehouse = Warehouse(
+        warehouse_dir, compression=config.batch.compression,
+        metadata={"measure_hash": config.measure_hash, "score_hash": config.score_hash, "model_id": model_id(config)},
+    )
+    with WarehouseLock(warehouse.root, run_id=run_id):
+        warehouse.clean_unfinished()
+        run = _Run(warehouse, config, summary, root=root, started=datetime.now(timezone.utc), before_swap=before_swap)
+        start = time.perf_counter()
+        sources, problems = discover(root, options=config.batch.sources, since=since)
+        run.stage("discover", time.perf_counter() - start)
+        start = time.perf_counter()
+        jobs = run.plan(sources, problems, threads=threads, model=model_id(config))
+        run.stage("hash", time.perf_counter() - start)
+        progress.start(len(jobs), summary.skipped)
+        factory = executor_factory or (lambda t: local_executor(workers, t))
+        for outcome in execute(jobs, process, factory, threads=threads, in_flight=2 * workers):
+            run.collect(outcome)
+            progress.call_done(outcome)
+            if run.due(config.batch.commit_interval_s):
+                progress.committed(run.commit())
+        progress.committed(run.commit(final=True))
+    progress.finish(summary)
+    return summary
+
+
+def local_executor(workers: int, threads: int) -> Executor:
+    """Worker processes (spawned, so no parent state leaks in), each capped at `threads`."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from speechqa.worker import init_worker
+
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker, initargs=(threads,),
+    )
+
+
+def execute(jobs: list[Job], process, factory: ExecutorFactory, *, threads: int, in_flight: int):
+    """Yield one Outcome per job, in completion order. A worker that dies takes down a local
+    process pool: the calls it was running are re-run one at a time in a fresh pool, and the
+    one that kills a pool on its own gets an error row; the batch goes on."""
+    queue, suspects = deque(jobs), deque()
+    executor = factory(threads)
+    running: dict = {}
+    try:
+        while queue or suspects or running:
+            while len(running) < (1 if suspects or _alone(running) else in_flight):
+                source = suspects if suspects else queue
+                if not source or (suspects and running):
+                    break
+                job = source.popleft()
+                running[executor.submit(process, job)] = (job, source is suspects)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = False
+            for future in done:
+                job, isolated = running.pop(future)
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if isolated:
+                        yield _crashed(job, "the worker process died while scoring it (crash or out of memory)")
+                    else:
+                        suspects.append(job)
+                except Exception as exc:   # e.g. Dask's KilledWorker, or a result that would not pickle
+                    yield _crashed(job, f"{type(exc).__name__}: {exc}")
+            if broken:
+                for future, (job, isolated) in list(running.items()):
+                    running.pop(future)
+                    suspects.append(job)
+                executor.shutdown(wait=False, cancel_futures=True)
+                executor = factory(threads)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _alone(running: dict) -> bool:
+    return any(isolated for _, isolated in running.values())
+
+
+def _crashed(job: Job, message: str) -> Outcome:
+    return Outcome(job.call_id, job.source.relpath, error_type="worker_crashed", message=message)
+
+
+class _Run:
+    """One run's state: what the warehouse held, what is pending, and the run's counts."""
+
+    def __init__(self, warehouse: Warehouse, config: Config, summary: RunSummary, *, root: Path, started, before_swap):
+        self.warehouse, self.config, self.summary, self.root = warehouse, config, summary, root
+        self.started, self.before_swap = started, before_swap
+        index = warehouse.read("calls", columns=["call_id", "call_date", "source_path", "source_size_bytes", "source_mtime_ns", "measure_hash"])
+        self.index = {row["call_id"]: row for row in index.to_pylist()}
+        self.by_path = {row["source_path"]: row for row in self.index.values()}
+        self.errors = {row["source_path"]: row for row in warehouse.read("errors").to_pylist()}
+        self.pending: list[Outcome] = []
+        self.failed_now: dict[str, Outcome] = {}
+        self.replaces: dict[str, set[str]] = {}   # call_id -> old call ids its rows replace
+        self.last_commit = time.monotonic()
+        self.sequence = 0
+
+    def stage(self, name: str, seconds: float) -> None:
+        self.summary.stages[name] = self.summary.stages.get(name, 0.0) + seconds
+
+    def plan(self, sources: list[CallSource], problems, *, threads: int, model: str) -> list[Job]:
+        for problem in problems:
+            self.collect(Outcome("", problem.relpath, error_type=problem.error_type, message=problem.message))
+        ids = {}
+        for source in sources:
+            try:
+                ids[source.relpath] = self._call_id(source)
+            except OSError as exc:
+                self.collect(Outcome("", source.relpath, error_type="unreadable", message=f"{source.relpath}: cannot read ({exc.strerror})"))
+        present = set(ids.values())
+        jobs, seen = [], set()
+        for source in sources:
+            call_id = ids.get(source.relpath)
+            if call_id is None:
+                continue
+            self.summary.found += 1
+            try:
+                config, override = config_for_queue(self.config, source.metadata.get("queue"))
+            except SpeechQAError as exc:
+                self.collect(Outcome(call_id, source.relpath, error_type=exc.error_type, message=str(exc)))
+                continue
+            stored = self.index.get(call_id)
+            if call_id in seen or (stored is not None and stored["measure_hash"] == config.measure_hash):
+                self.summary.skipped += 1
+                self.errors.pop(source.relpath, None)
+                continue
+            seen.add(call_id)
+            old = {call_id} if stored is not None else set()
+            before = self.by_path.get(source.relpath)
+            if before is not None and before["call_id"] != call_id and before["call_id"] not in present:
+                old.add(before["call_id"])   # the file's content changed: the new rows replace the old
+            self.replaces[call_id] = old
+            jobs.append(Job(source=source, call_id=call_id, config=config, override=override,
+                            threads=threads, run_id=self.summary.run_id, model_id=model))
+        return jobs
+
+    def _call_id(self, source: CallSource) -> str:
+        """The content id, without reading the file again when its size and time are as stored."""
+        stored = self.by_path.get(source.relpath)
+        if stored is not None and (stored["source_size_bytes"], stored["source_mtime_ns"]) == (source.size_bytes, source.mtime_ns):
+            return stored["call_id"]
+        return call_content_id(source)
+
+    def collect(self, outcome: Outcome) -> None:
+        for name, seconds in outcome.stages.items():
+            self.stage(name, seconds)
+        if outcome.ok:
+            self.summary.scored += 1
+            self.summary.audio_s += outcome.audio_s
+            self.summary.replaced += bool(self.replaces.get(outcome.call_id))
+        else:
+            self.summary.failed += 1
+            self.summary.failures.append((outcome.relpath, outcome.error_type, outcome.message))
+            log.info("%s: %s: %s", outcome.relpath, outcome.error_type, outcome.message)
+        self.pending.append(outcome)
+
+    def due(self, interval_s: float) -> bool:
+        return time.monotonic() - self.last_commit >= interval_s
+
+    def commit(self, *, final: bool = False) -> Path:
+        start = time.perf_counter()
+        now = datetime.now(timezone.utc)
+        changes = Changes()
+        tables: dict[str, list[dict]] = {}
+        for outcome in self.pending:
+            if outcome.ok:
+                for table, rows in outcome.records.items():
+                    tables.setdefault(table, []).extend(rows)
+                for old in self.replaces.get(outcome.call_id, ()):
+                    if old in self.index:
+                        changes.delete[old] = self.index[old]["call_date"]
+                self.errors.pop(outcome.relpath, None)
+            else:
+                self._record_error(outcome, now)
+        changes.rows = {table: to_table(table, rows) for table, rows in tables.items() if rows}
+        self._forget_vanished_errors()
+        changes.replace["errors"] = to_table("errors", sorted(self.errors.values(), key=lambda r: r["source_path"]))
+        self.stage("commit", time.perf_counter() - start)
+        changes.replace["runs"] = self._runs_table(now, final)
+        self.sequence += 1
+        snapshot = self.warehouse.commit(changes, snapshot_id=f"{self.summary.run_id}-{self.sequence:04d}", before_swap=self.before_swap)
+        for outcome in self.pending:   # the index now holds what was committed
+            if outcome.ok:
+                row = outcome.records["calls"][0]
+                for old in self.replaces.get(outcome.call_id, ()):
+                    self.index.pop(old, None)
+                self.index[outcome.call_id] = row
+                self.by_path[outcome.relpath] = row
+        self.pending = []
+        self.last_commit = time.monotonic()
+        return snapshot
+
+    def _record_error(self, outcome: Outcome, now: datetime) -> None:
+        before = self.errors.get(outcome.relpath)
+        self.errors[outcome.relpath] = {
+            "source_path": outcome.relpath,
+            "fingerprint": outcome.call_id or self._fingerprint(outcome.relpath),
+            "call_id": outcome.call_id or None,
+            "error_type": outcome.error_type,
+            "message": outcome.message,
+            "run_id": self.summary.run_id,
+            "first_failure_utc": before["first_failure_utc"] if before else now,
+            "last_failure_utc": now,
+            "failures": (before["failures"] if before else 0) + 1,
+        }
+
+    def _fingerprint(self, relpath: str) -> str | None:
+        try:
+            stat = (self.root / relpath).stat()
+        except OSError:
+            return None
+        return f"size {stat.st_size}, mtime_ns {stat.st_mtime_ns}"
+
+    def _forget_vanished_errors(self) -> None:
+        """errors/ lists files that fail now: a file no longer there leaves it."""
+        for relpath in [p for p in self.errors if not (self.root / p).exists()]:
+            del self.errors[relpath]
+
+    def _runs_table(self, now: datetime, final: bool):
+        s = self.summary
+        row = {
+            "run_id": s.run_id, "command": "batch",
+            "status": ("complete" if s.failed == 0 else "failed") if final else "running",
+            "started_utc": self.started, "ended_utc": now if final else None,
+            "speechqa_version": __version__, "measure_hash": self.config.measure_hash,
+            "score_hash": self.config.score_hash, "model_id": model_id(self.config),
+            "recordings_dir": str(self.root), "calls_found": s.found, "calls_scored": s.scored,
+            "calls_skipped": s.skipped, "calls_failed": s.failed, "calls_replaced": s.replaced,
+            "calls_removed": 0, "audio_s": s.audio_s,
+            **{f"stage_{name}_s": s.stages.get(name) for name in STAGES},
+        }
+        return runs_with(self.warehouse, row)
+
+
+def runs_with(warehouse: Warehouse, row: dict):
+    """The runs table with `row` added or updated. Call under the lock: any other run still
+    marked running was killed."""
+    previous = [r for r in warehouse.read("runs").to_pylist() if r["run_id"] != row["run_id"]]
+    for r in previous:
+        if r["status"] == "running":
+            r["status"] = "killed"
+    return to_table("runs", previous + [row])

@@ -1,0 +1,264 @@
+"""The Parquet warehouse: snapshots that become visible all at once, and the lock around them.
+
+Layout under WAREHOUSE_DIR:
+    current -> .snapshots/<id>          the tables a reader sees (a symbolic link)
+    .snapshots/<id>/<table>/call_date=YYYY-MM-DD/part-<id>.parquet   (calls, criteria, turns, ...)
+    .snapshots/<id>/errors/errors.parquet, runs/runs.parquet        (small, unpartitioned)
+    .lock                                held by the run that writes
+
+A commit builds a whole new snapshot beside the current one (unchanged day files are hard
+links, so it costs little), then swaps `current` with one atomic rename. A reader sees the
+previous snapshot or the new one, never half of one; a run killed at any moment leaves the
+current snapshot as it was, and its unfinished snapshot is removed by the next run. No engine's
+own writer gives this: appends duplicate rows and overwrites delete other days.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from speechqa import __version__
+from speechqa.errors import SpeechQAError
+from speechqa.tables import PARTITIONED, SINGLE_FILE, table_schema
+
+CURRENT = "current"
+SNAPSHOTS = ".snapshots"
+LOCK = ".lock"
+KEEP_SNAPSHOTS = 2   # the current one and the one before it, which a slow reader may still be on
+
+
+@dataclass
+class Changes:
+    """What one commit does: rows to add (each carries call_id and call_date; they replace that
+    call's rows in their table), calls whose rows leave every table (replaced or erased), and
+    whole new contents of the unpartitioned tables."""
+
+    rows: dict[str, pa.Table] = field(default_factory=dict)
+    delete: dict[str, date] = field(default_factory=dict)        # call_id -> the day its rows are in
+    replace: dict[str, pa.Table] = field(default_factory=dict)   # errors, runs
+
+
+class WarehouseLock:
+    """An exclusive lock on the warehouse. The kernel drops it when its holder dies, even by
+    SIGKILL, so a killed run never leaves it stuck."""
+
+    def __init__(self, root: Path, *, run_id: str):
+        self.path = root / LOCK
+        self.run_id = run_id
+        self._file = None
+
+    def __enter__(self) -> WarehouseLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            raise SpeechQAError(
+                f"{self.path.parent}: another speechqa run is writing this warehouse ({holder}). "
+                "Wait for it to finish, or stop it; a killed run releases the lock by itself.",
+                error_type="warehouse_busy",
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {socket.gethostname()}, run {self.run_id}, since {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+        f.flush()
+        self._file = f
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()   # closing releases the lock
+            self._file = None
+
+
+class Warehouse:
+    def __init__(self, root: str | os.PathLike, *, compression: str = "zstd", metadata: dict[str, str] | None = None):
+        self.root = Path(root)
+        self.compression = compression
+        self.metadata = {"speechqa_version": __version__, **(metadata or {})}
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def snapshot_dir(self) -> Path | None:
+        """The snapshot readers see now, or None for an empty warehouse."""
+        link = self.root / CURRENT
+        if not link.is_symlink():
+            if link.exists():
+                raise SpeechQAError(
+                    f"{link} is not a link to a snapshot: this folder is not a speechqa warehouse. "
+                    "Give `--out` an empty or a speechqa warehouse folder.",
+                    error_type="bad_warehouse",
+                )
+            return None
+        return (self.root / os.readlink(link)).resolve()
+
+    def read(self, table: str, *, columns: list[str] | None = None) -> pa.Table:
+        """A whole table of the current snapshot (all days), older files' missing columns as
+        nulls. Partitioned tables keep call_date from inside the files."""
+        snapshot = self.snapshot_dir()
+        files = [] if snapshot is None else _files(snapshot / table)
+        return _read_files(files, table=table, columns=columns)
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def commit(self, changes: Changes, *, snapshot_id: str, before_swap=None) -> Path:
+        """Write a new snapshot with `changes` applied and make it current in one rename.
+        `before_swap()` (tests) is called when everything is written but not yet visible."""
+        old = self.snapshot_dir()
+        snapshots = self.root / SNAPSHOTS
+        snapshots.mkdir(parents=True, exist_ok=True)
+        work = snapshots / f"{snapshot_id}.tmp"
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir()
+        # Calls in `delete` leave every table; a call's new rows in a table replace its rows there.
+        delete_days = {f"call_date={day.isoformat()}" for day in changes.delete.values()}
+        for table in PARTITIONED:
+            rows = changes.rows.get(table)
+            deleted = set(changes.delete) | (set() if rows is None else set(rows.column("call_id").to_pylist()))
+            self._write_partitioned(table, old, work, rows, deleted, delete_days, snapshot_id)
+        for table in SINGLE_FILE:
+            if table in changes.replace:
+                self._write_file(changes.replace[table], work / table / f"{table}.parquet", table=table)
+            elif old is not None and (old / table).exists():
+                _link_tree(old / table, work / table)
+        (work / "_speechqa.json").write_text(
+            json.dumps({"snapshot": snapshot_id, **self.metadata}, indent=1), encoding="utf-8"
+        )
+        _fsync_tree(work)
+        final = snapshots / snapshot_id
+        os.rename(work, final)
+        if before_swap is not None:
+            before_swap()
+        _swap_link(self.root / CURRENT, Path(SNAPSHOTS) / snapshot_id)
+        self._collect_garbage(keep={final.name, *([old.name] if old else [])})
+        return final
+
+    def clean_unfinished(self) -> None:
+        """Remove what a killed run left: unfinished snapshots. Call only under the lock."""
+        snapshots = self.root / SNAPSHOTS
+        if snapshots.exists():
+            for path in snapshots.glob("*.tmp"):
+                shutil.rmtree(path, ignore_errors=True)
+        for path in self.root.glob(f"{CURRENT}.*.tmp"):
+            path.unlink(missing_ok=True)
+
+    def _write_partitioned(self, table, old, work, new_rows, deleted, delete_days, snapshot_id) -> None:
+        by_day = {} if new_rows is None else _split_by_day(new_rows)
+        old_days = {} if old is None else {p.name: p for p in sorted((old / table).glob("call_date=*"))}
+        for day_name in sorted(set(old_days) | set(by_day)):
+            target = work / table / day_name
+            if day_name not in by_day and day_name not in delete_days:
+                _link_tree(old_days[day_name], target)   # untouched day: shared, not copied
+                continue
+            old_files = _files(old_days[day_name]) if day_name in old_days else []
+            parts = [_without(_read_files([f], table=table), deleted) for f in old_files]
+            if day_name in by_day:
+                parts.append(by_day[day_name])
+            merged = _concat(parts, table)
+            if merged.num_rows:
+                self._write_file(merged, target / f"part-{snapshot_id}.parquet", table=table)
+
+    def _write_file(self, rows: pa.Table, path: Path, *, table: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {**(rows.schema.metadata or {}), **{k.encode(): str(v).encode() for k, v in self.metadata.items()}}
+        meta[b"speechqa_table"] = table.encode()
+        pq.write_table(
+            rows.replace_schema_metadata(meta), path, compression=self.compression,
+            coerce_timestamps="us", allow_truncated_timestamps=False,
+        )
+
+    def _collect_garbage(self, *, keep: set[str]) -> None:
+        for path in (self.root / SNAPSHOTS).iterdir():
+            if path.name not in keep and not path.name.endswith(".tmp"):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.parquet")) if folder.exists() else []
+
+
+def _read_files(files: list[Path], *, table: str, columns: list[str] | None = None) -> pa.Table:
+    parts = []
+    for path in files:
+        t = pq.read_table(path, partitioning=None)
+        if columns is not None:
+            t = t.select([c for c in columns if c in t.column_names])
+        parts.append(t)
+    if not parts:
+        schema = table_schema(table)
+        if columns is not None:
+            schema = pa.schema([schema.field(c) for c in columns if c in schema.names])
+        return schema.empty_table()
+    return _concat(parts, table)
+
+
+def _concat(parts: list[pa.Table], table: str) -> pa.Table:
+    parts = [p.replace_schema_metadata(None) for p in parts]
+    if not parts:
+        return table_schema(table).empty_table()
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def _split_by_day(rows: pa.Table) -> dict[str, pa.Table]:
+    days = rows.column("call_date").to_pylist()
+    out = {}
+    for day in sorted(set(days)):
+        mask = pa.array([d == day for d in days])
+        out[f"call_date={day.isoformat()}"] = rows.filter(mask)
+    return out
+
+
+def _without(rows: pa.Table, call_ids: set[str]) -> pa.Table:
+    if not call_ids:
+        return rows
+    return rows.filter(pa.array([c not in call_ids for c in rows.column("call_id").to_pylist()]))
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link every file of `source` under `target` (a copy where links are not possible)."""
+    for path in source.rglob("*"):
+        if path.is_file():
+            dest = target / path.relative_to(source)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, dest)
+            except OSError:
+                shutil.copy2(path, dest)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*"), key=lambda p: -len(p.parts)):
+        _fsync(path)
+    _fsync(folder)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _swap_link(link: Path, target: Path) -> None:
+    """Point `link` at `target` in one step: a new link under a temporary name, renamed over it."""
+    tmp = link.with_name(f"{link.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+    _fsync(link.parent)

@@ -1,0 +1,88 @@
+"""What runs in a batch worker: one call in, its warehouse rows (or an error) out.
+
+Kept free of heavy imports at module level: a worker process imports this module to run
+`init_worker` before numpy, onnxruntime or CTranslate2 load, so the thread limits it sets hold.
+Everything here must pickle: it travels to local processes and to Dask workers alike.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class Job:
+    source: object          # speechqa.sources.CallSource
+    call_id: str
+    config: object          # speechqa.config.Config, the queue's override applied
+    override: str | None    # the [batch.overrides] entry applied
+    threads: int            # CPU threads for this call's engines
+    run_id: str
+    model_id: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    call_id: str
+    relpath: str
+    records: dict[str, list[dict]] | None = None   # table -> rows, when scored
+    error_type: str | None = None
+    message: str | None = None
+    audio_s: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.records is not None
+
+
+def init_worker(threads: int) -> None:
+    """Run first in each worker process: caps the threads of the numeric libraries, which read
+    these variables once, when they load."""
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+
+
+def process_call(job: Job) -> Outcome:
+    """Read, measure and score one call; every failure becomes an Outcome with a reason."""
+    import dataclasses
+
+    from speechqa.call import score_recording
+    from speechqa.errors import SpeechQAError
+    from speechqa.records import call_records
+    from speechqa.sources import read_call
+
+    stages: dict[str, float] = {}
+
+    def hook(stage: str, seconds: float) -> None:
+        stages[stage] = stages.get(stage, 0.0) + seconds
+
+    config = job.config
+    asr = dataclasses.replace(config.measure.asr, threads=job.threads)
+    config = dataclasses.replace(config, measure=dataclasses.replace(config.measure, asr=asr))
+    relpath = job.source.relpath
+    try:
+        start = time.perf_counter()
+        recording = read_call(job.source, max_duration_s=config.measure.max_duration_s)
+        hook("read", time.perf_counter() - start)
+        result = score_recording(recording, call_id=job.call_id, config=config, hook=hook)
+        records = call_records(
+            result, source=job.source, override=job.override, run_id=job.run_id, model_id=job.model_id,
+        )
+        return Outcome(job.call_id, relpath, records=records, audio_s=recording.duration_s, stages=stages)
+    except SpeechQAError as exc:
+        return Outcome(job.call_id, relpath, error_type=exc.error_type, message=_relative(str(exc), job), stages=stages)
+    except Exception as exc:  # a bug: the call gets an error row and the batch goes on
+        message = f"{type(exc).__name__}: {exc} (a bug in speechqa; please report it)"
+        return Outcome(job.call_id, relpath, error_type="internal", message=_relative(message, job), stages=stages)
+
+
+def _relative(message: str, job: Job) -> str:
+    """Messages name files by their path inside the recordings folder, never the full path."""
+    for path, rel in zip(job.source.paths, job.source.relpaths):
+        message = message.replace(str(path), rel)
+    return message

@@ -1,0 +1,270 @@
+"""The nightly batch end to end: a folder of calls in, the warehouse's tables out, and again."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from batch_helpers import FILE_TIME, crash_on_mono, make_folder, batch_config, write_call
+from speechqa.batch import run_batch
+from speechqa.rescore import purge_warehouse, rescore_warehouse
+from speechqa.sources import hash_customer_id
+from speechqa.warehouse import Warehouse
+
+pytestmark = pytest.mark.slow
+
+GOOD = 4
+
+
+def in_process(threads: int):
+    return ThreadPoolExecutor(max_workers=1)
+
+
+def run(recordings, out, config=None, **kwargs):
+    return run_batch(recordings, out, config=config or batch_config(), executor_factory=kwargs.pop("executor_factory", in_process), **kwargs)
+
+
+def rows(out: Path, table: str) -> list[dict]:
+    return Warehouse(out).read(table).to_pylist()
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """One folder scored once; the tests below read its warehouse (copy it to change it)."""
+    base = tmp_path_factory.mktemp("batch")
+    kinds = make_folder(base / "rec")
+    summary = run(base / "rec", base / "wh")
+    return base, kinds, summary
+
+
+def copy_of(first_run, tmp_path) -> tuple[Path, Path]:
+    base, _, _ = first_run
+    shutil.copytree(base / "rec", tmp_path / "rec")
+    shutil.copytree(base / "wh", tmp_path / "wh", symlinks=True)
+    return tmp_path / "rec", tmp_path / "wh"
+
+
+def test_every_call_lands_once_with_its_metadata(first_run):
+    base, kinds, summary = first_run
+    assert (summary.found, summary.scored, summary.failed, summary.skipped) == (GOOD + 3, GOOD, 4, 0)
+    assert summary.exit_code == 1
+    calls = {r["source_path"]: r for r in rows(base / "wh", "calls")}
+    assert sorted(calls) == sorted(p for p, k in kinds.items() if k in ("stereo", "two legs", "mono"))
+    sales = calls["sales/20261122-091500_ag1_5550001.wav"]
+    assert sales["queue"] == "sales" and sales["agent_id"] == "ag1"
+    assert sales["customer_id"] == hash_customer_id("5550001", salt="pepper")
+    assert sales["call_start_utc"] == datetime(2026, 11, 22, 6, 15, tzinfo=timezone.utc)   # 09:15 in Moscow
+    night = calls["sales/20261123-013000_ag2_5550002.wav"]
+    assert night["call_date"] == date(2026, 11, 23) and night["call_start_utc"].day == 22
+    mono = calls["other/mono.wav"]
+    assert (mono["queue"], mono["meta_branch"], mono["call_time_source"]) == ("vip", "north", "sidecar")
+    assert mono["agent_channel"] is None and mono["roles_method"] == "mono"
+    legs = calls["support/legs/call77_agent.wav"]
+    assert legs["source_caller_path"] == "support/legs/call77_caller.wav" and legs["agent_channel"] == "left"
+    assert (legs["call_time_source"], legs["call_start_utc"]) == ("mtime", FILE_TIME)
+    for call in calls.values():
+        assert call["measure_hash"] and call["score_hash"] and call["run_id"] == summary.run_id
+        assert call["agent_talk_s"] is None or call["agent_talk_s"] > 0
+        assert call["verdict_no_dead_air"] in ("pass", "fail", "abstain")
+
+
+def test_two_legs_measure_like_the_stereo_file_they_came_from(first_run, tmp_path):
+    base, _, _ = first_run
+    write_call(tmp_path / "rec/sales/20261122-091500_ag1_5550009.wav", seconds=30)
+    run(tmp_path / "rec", tmp_path / "wh")
+    stereo = rows(tmp_path / "wh", "calls")[0]
+    legs = next(r for r in rows(base / "wh", "calls") if r["source_path"].endswith("call77_agent.wav"))
+    for name in ("agent_talk_s", "caller_talk_s", "agent_level_dbfs", "caller_level_dbfs", "turns_total", "silence_max_s"):
+        assert legs[name] == pytest.approx(stereo[name], abs=1e-6), name
+
+
+def test_failures_are_error_rows_with_reasons(first_run):
+    base, kinds, summary = first_run
+    errors = {r["source_path"]: r for r in rows(base / "wh", "errors")}
+    expected = {p: k for p, k in kinds.items() if k not in ("stereo", "two legs", "mono")}
+    assert {p: e["error_type"] for p, e in errors.items()} == expected
+    for e in errors.values():
+        assert e["failures"] == 1 and e["run_id"] == summary.run_id and str(base) not in e["message"]
+    assert "lonely_out.wav" in errors["support/legs/lonely_in.wav"]["message"]
+
+
+def test_child_tables_hold_each_call_once(first_run):
+    base, _, _ = first_run
+    calls = {r["call_id"]: r for r in rows(base / "wh", "calls")}
+    criteria = rows(base / "wh", "criteria")
+    n_criteria = len(batch_config().score.criteria)
+    assert len(criteria) == GOOD * n_criteria
+    assert {(r["call_id"], r["criterion_id"]) for r in criteria}.__len__() == len(criteria)
+    for r in criteria:
+        assert r["call_date"] == calls[r["call_id"]]["call_date"]
+        assert r["verdict"] == calls[r["call_id"]][f"verdict_{r['criterion_id']}"]
+    turns = rows(base / "wh", "turns")
+    stereo = next(c for c in calls.values() if c["source_path"].startswith("sales/20261122"))
+    mine = [t for t in turns if t["call_id"] == stereo["call_id"]]
+    talk = sum(t["duration_s"] for t in mine if t["kind"] == "speech" and t["party"] == "agent")
+    assert talk == pytest.approx(stereo["agent_talk_s"], abs=1e-6)
+    assert sum(t["kind"] == "turn" for t in mine) == stereo["turns_total"]
+    assert sum(t["kind"] == "silence" for t in mine) == stereo["silence_count"]
+    with_level = [t for t in mine if t["kind"] == "turn" and t["level_dbfs"] is not None]
+    assert with_level, "turns carry their measured level"
+    runs = rows(base / "wh", "runs")
+    assert [(r["status"], r["calls_scored"], r["calls_failed"]) for r in runs] == [("failed", GOOD, 4)]
+
+
+def test_duckdb_reads_every_table_with_its_partitions(first_run):
+    duckdb = pytest.importorskip("duckdb")
+    base, _, _ = first_run
+    current = base / "wh" / "current"
+    for table in ("calls", "criteria", "turns"):
+        expected = len(rows(base / "wh", table))
+        found = duckdb.sql(
+            f"SELECT count(*), count(DISTINCT call_date) FROM read_parquet('{current}/{table}/*/*.parquet', "
+            "hive_partitioning = true, union_by_name = true)"
+        ).fetchall()[0]
+        assert found == (expected, 3), table
+    per_day = duckdb.sql(
+        f"SELECT call_date, count(*) FROM read_parquet('{current}/calls/*/*.parquet', hive_partitioning = true) "
+        "GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert per_day == [(date(2026, 11, 21), 1), (date(2026, 11, 22), 2), (date(2026, 11, 23), 1)]
+    for table in ("errors", "runs"):
+        assert duckdb.sql(f"SELECT count(*) FROM '{current}/{table}/{table}.parquet'").fetchall()[0][0] == len(rows(base / "wh", table))
+
+
+def test_a_second_run_skips_what_is_stored_and_retries_failures(first_run, tmp_path):
+    rec, wh = copy_of(first_run, tmp_path)
+    before = {r["source_path"]: r for r in rows(wh, "errors")}
+    summary = run(rec, wh)
+    assert (summary.scored, summary.skipped, summary.failed) == (0, GOOD, 4)
+    errors = {r["source_path"]: r for r in rows(wh, "errors")}
+    for path, e in errors.items():
+        assert e["failures"] == 2 and e["first_failure_utc"] == before[path]["first_failure_utc"]
+        assert e["last_failure_utc"] > before[path]["last_failure_utc"]
+    # A bad file mended leaves errors/ and becomes a call; a vanished one leaves errors/ too.
+    write_call(rec / "x_bad/notes.wav", seconds=20, offset_s=5)
+    (rec / "x_bad/empty.wav").unlink()
+    summary = run(rec, wh)
+    assert (summary.scored, summary.failed) == (1, 2)
+    assert sorted(r["source_path"] for r in rows(wh, "errors")) == ["support/legs/lonely_in.wav", "x_bad/silent.wav"]
+    assert len(rows(wh, "calls")) == GOOD + 1
+
+
+def test_changed_content_replaces_the_old_rows(first_run, tmp_path):
+    rec, wh = copy_of(first_run, tmp_path)
+    path = "sales/20261122-091500_ag1_5550001.wav"
+    old_id = next(r["call_id"] for r in rows(wh, "calls") if r["source_path"] == path)
+    write_call(rec / path, seconds=25, offset_s=3)
+    summary = run(rec, wh)
+    assert (summary.scored, summary.replaced) == (1, 1)
+    calls = rows(wh, "calls")
+    assert len(calls) == GOOD and sum(r["source_path"] == path for r in calls) == 1
+    new = next(r for r in calls if r["source_path"] == path)
+    assert new["call_id"] != old_id and new["duration_s"] == pytest.approx(25.0, abs=0.01)
+    for table in ("criteria", "turns"):
+        assert not any(r["call_id"] == old_id for r in rows(wh, table)), table
+
+
+def test_a_moved_file_keeps_its_id_and_is_not_scored_again(first_run, tmp_path):
+    rec, wh = copy_of(first_run, tmp_path)
+    (rec / "archive").mkdir()
+    shutil.move(rec / "other/mono.wav", rec / "archive/mono.wav")
+    summary = run(rec, wh)
+    assert summary.scored == 0 and len(rows(wh, "calls")) == GOOD
+
+
+def test_a_measure_change_processes_again_a_score_change_does_not(first_run, tmp_path):
+    rec, wh = copy_of(first_run, tmp_path)
+    ids = sorted(r["call_id"] for r in rows(wh, "calls"))
+    summary = run(rec, wh, config=batch_config("[score.timing]\ndead_air_s = 5.0\n"))
+    assert summary.scored == 0 and summary.skipped == GOOD
+    summary = run(rec, wh, config=batch_config("[measure]\nbridge_gap_s = 0.3\n"))
+    assert summary.scored == GOOD and summary.replaced == GOOD
+    calls = rows(wh, "calls")
+    assert sorted(r["call_id"] for r in calls) == ids
+    assert len({r["measure_hash"] for r in calls}) == 1
+    assert len(rows(wh, "criteria")) == GOOD * len(batch_config().score.criteria)
+
+
+def test_rescore_equals_processing_again_with_the_new_score(first_run, tmp_path):
+    rec, wh = copy_of(first_run, tmp_path)
+    new = batch_config("[score.timing]\ndead_air_s = 1.0\nfloor_take_s = 1.5\npause_min_s = 0.5\n")
+    result = rescore_warehouse(wh, config=new)
+    assert result.calls == GOOD and result.other_measure == 0
+    fresh = tmp_path / "fresh"
+    run(rec, fresh, config=new)
+    got = {r["source_path"]: r for r in rows(wh, "calls")}
+    want = {r["source_path"]: r for r in rows(fresh, "calls")}
+    skip = {"run_id", "processed_utc", "scored_utc"}
+    for path, row in want.items():
+        for name, value in row.items():
+            if name not in skip:
+                assert got[path][name] == (pytest.approx(value, abs=1e-9) if isinstance(value, float) else value), (path, name)
+    old = {r["source_path"]: r for r in rows(first_run[0] / "wh", "calls")}
+    assert any(old[p]["agent_pauses_per_min"] != got[p]["agent_pauses_per_min"] for p in got), "the new pause length changed something"
+    key = lambda r: (r["call_id"], r["criterion_id"])
+    assert sorted((key(r), r["verdict"], r["value"]) for r in rows(wh, "criteria")) == sorted(
+        (key(r), r["verdict"], r["value"]) for r in rows(fresh, "criteria"))
+    kinds = lambda out: sorted((r["call_id"], r["kind"], r["party"], round(r["start_s"], 6), round(r["end_s"], 6)) for r in rows(out, "turns"))
+    assert kinds(wh) == kinds(fresh)
+    assert rows(wh, "runs")[-1]["command"] == "rescore"
+
+
+def test_purge_by_day_and_by_customer(first_run, tmp_path):
+    _, wh = copy_of(first_run, tmp_path)
+    assert purge_warehouse(wh, customer="5550001", config=batch_config()) == 1
+    assert purge_warehouse(wh, before=date(2026, 11, 23), config=batch_config()) == 2
+    calls = rows(wh, "calls")
+    assert [r["source_path"] for r in calls] == ["sales/20261123-013000_ag2_5550002.wav"]
+    for table in ("criteria", "turns"):
+        assert {r["call_id"] for r in rows(wh, table)} == {calls[0]["call_id"]}, table
+    assert [r["command"] for r in rows(wh, "runs")][-2:] == ["purge", "purge"]
+
+
+def test_since_filters_on_call_time(first_run, tmp_path):
+    rec, _ = copy_of(first_run, tmp_path)
+    summary = run(rec, tmp_path / "fresh", since=datetime(2026, 11, 22, 22, 0, tzinfo=timezone.utc))
+    assert summary.found == 1 and [r["source_path"] for r in rows(tmp_path / "fresh", "calls")] == [
+        "sales/20261123-013000_ag2_5550002.wav"]
+
+
+def test_a_crashing_worker_costs_one_call_not_the_run(first_run, tmp_path):
+    rec, _ = copy_of(first_run, tmp_path)
+    for p in (rec / "x_bad").iterdir():
+        p.unlink()
+    (rec / "support/legs/lonely_in.wav").unlink()
+    summary = run_batch(rec, tmp_path / "wh2", config=batch_config(), workers=2, process=crash_on_mono)
+    assert (summary.scored, summary.failed) == (GOOD - 1, 1)
+    [error] = rows(tmp_path / "wh2", "errors")
+    assert (error["source_path"], error["error_type"]) == ("other/mono.wav", "worker_crashed")
+
+
+def test_local_workers_give_the_same_tables(first_run, tmp_path):
+    base, _, _ = first_run
+    run_batch(base / "rec", tmp_path / "wh", config=batch_config(), workers=2)
+    assert_same_tables(base / "wh", tmp_path / "wh")
+
+
+def assert_same_tables(a: Path, b: Path, *, ignore: set[str] = frozenset()) -> None:
+    """Equal tables but for run ids and times (and `ignore`); floats within 1e-6."""
+    volatile = {"run_id", "processed_utc", "scored_utc", "first_failure_utc", "last_failure_utc", *ignore}
+    for table in ("calls", "criteria", "turns", "utterances", "words", "errors"):
+        left, right = (sorted(rows(x, table), key=repr_key) for x in (a, b))
+        assert len(left) == len(right), table
+        for x, y in zip(left, right):
+            for name in set(x) | set(y):
+                if name in volatile:
+                    continue
+                vx, vy = x.get(name), y.get(name)
+                if isinstance(vx, float):
+                    assert vy == pytest.approx(vx, abs=1e-6), (table, name)
+                else:
+                    assert vx == vy, (table, name)
+
+
+def repr_key(row: dict) -> str:
+    return repr([row.get(k) for k in ("call_id", "source_path", "criterion_id", "kind", "party", "start_s", "utterance_index", "word_index")])
+

@@ -1,0 +1,88 @@
+"""SIGKILL a batch at several moments: the warehouse stays readable, and the next run finishes
+the rest with no call lost and none duplicated. And two runs on one warehouse."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from batch_helpers import hold_the_lock, make_folder, run_and_die, batch_config
+from speechqa.batch import run_batch
+from speechqa.cli import main
+from speechqa.errors import SpeechQAError
+from speechqa.warehouse import Warehouse
+from test_batch import GOOD, assert_same_tables, in_process, rows
+
+pytestmark = pytest.mark.slow
+SPAWN = multiprocessing.get_context("spawn")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    base = tmp_path_factory.mktemp("kill")
+    make_folder(base / "rec")
+    run_batch(base / "rec", base / "wh", config=batch_config(), executor_factory=in_process)
+    return base
+
+
+def readable_and_consistent(wh: Path) -> set[str]:
+    """Every table reads; each stored call has one calls row and all its criteria rows."""
+    calls = rows(wh, "calls")
+    ids = [r["call_id"] for r in calls]
+    assert len(ids) == len(set(ids)), "a call stored twice"
+    n = len(batch_config().score.criteria)
+    criteria = rows(wh, "criteria")
+    assert len(criteria) == n * len(ids) and {r["call_id"] for r in criteria} == set(ids)
+    assert {r["call_id"] for r in rows(wh, "turns")} == set(ids)
+    for table in ("utterances", "words", "errors", "runs"):
+        Warehouse(wh).read(table)
+    return set(ids)
+
+
+@pytest.mark.parametrize("point", ["start", "after_call", "mid_write", "before_swap", "after_commit"])
+def test_killed_run_leaves_a_readable_warehouse_and_the_next_run_completes_it(reference, tmp_path, point):
+    rec = tmp_path / "rec"
+    shutil.copytree(reference / "rec", rec)
+    wh = tmp_path / "wh"
+    child = SPAWN.Process(target=run_and_die, args=(str(rec), str(wh), point))
+    child.start()
+    child.join(120)
+    assert child.exitcode == -9, f"the run was to be killed at {point}"
+    stored = readable_and_consistent(wh) if (wh / "current").exists() else set()
+    if point in ("start", "after_call", "mid_write"):
+        assert not stored, "nothing was committed before the kill"
+    else:
+        assert 0 < len(stored) < GOOD
+    if point == "before_swap":
+        assert list((wh / ".snapshots").glob("*")) and len(stored) == 1   # written, not visible
+    summary = run_batch(rec, wh, config=batch_config(), executor_factory=in_process)
+    assert summary.scored == GOOD - len(stored) and summary.skipped == len(stored)
+    assert len(readable_and_consistent(wh)) == GOOD
+    assert not list((wh / ".snapshots").glob("*.tmp"))
+    assert_same_tables(reference / "wh", wh, ignore={"failures"})
+    statuses = [r["status"] for r in rows(wh, "runs")]
+    assert statuses[-1] == "failed" and (statuses[:-1] in ([], ["killed"]))
+
+
+def test_a_second_run_is_refused_while_the_first_holds_the_warehouse(reference, tmp_path, capsys):
+    wh = tmp_path / "wh"
+    first = SPAWN.Process(target=hold_the_lock, args=(str(reference / "rec"), str(wh)))
+    first.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not ((wh / ".lock").exists() and (wh / ".lock").read_text()):
+            assert time.monotonic() < deadline and first.is_alive()
+            time.sleep(0.05)
+        with pytest.raises(SpeechQAError, match="another speechqa run") as info:
+            run_batch(reference / "rec", wh, config=batch_config(), executor_factory=in_process)
+        assert info.value.error_type == "warehouse_busy"
+        assert main(["batch", str(reference / "rec"), "--out", str(wh), "--no-asr", "--quiet"]) == 2
+        assert "another speechqa run" in capsys.readouterr().err
+    finally:
+        first.join(180)
+    assert first.exitcode == 0
+    assert len(readable_and_consistent(wh)) == GOOD

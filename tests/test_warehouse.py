@@ -1,0 +1,152 @@
+"""The warehouse's storage: snapshots, replacement, schema evolution, the lock, and readers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import date, datetime, timezone
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from speechqa.errors import SpeechQAError
+from speechqa.tables import table_schema, to_table
+from speechqa.warehouse import Changes, Warehouse, WarehouseLock
+
+D1, D2 = date(2026, 11, 21), date(2026, 11, 22)
+
+
+def _utterances(call_id: str, day: date, texts: list[str]) -> pa.Table:
+    return to_table("utterances", [
+        {"call_id": call_id, "call_date": day, "utterance_index": i, "party": "agent",
+         "start_s": float(i), "end_s": i + 0.5, "text": t, "avg_logprob": -0.2, "language": "en"}
+        for i, t in enumerate(texts)
+    ])
+
+
+def _texts(warehouse: Warehouse) -> dict[str, list[str]]:
+    rows = warehouse.read("utterances").to_pylist()
+    out: dict[str, list[str]] = {}
+    for row in sorted(rows, key=lambda r: (r["call_id"], r["utterance_index"])):
+        out.setdefault(row["call_id"], []).append(row["text"])
+    return out
+
+
+def test_commit_replace_and_delete(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    assert wh.read("utterances").num_rows == 0   # an empty warehouse reads as empty tables
+    wh.commit(Changes(rows={"utterances": pa.concat_tables([
+        _utterances("a", D1, ["hello", "bye"]), _utterances("b", D2, ["hi"])])}), snapshot_id="s1")
+    assert _texts(wh) == {"a": ["hello", "bye"], "b": ["hi"]}
+    # New rows of a call replace its old ones; other calls and days stay.
+    wh.commit(Changes(rows={"utterances": _utterances("a", D1, ["good morning"])}), snapshot_id="s2")
+    assert _texts(wh) == {"a": ["good morning"], "b": ["hi"]}
+    # A call whose content moved to another day: delete names the old day.
+    wh.commit(Changes(rows={"utterances": _utterances("c", D2, ["x"])}, delete={"a": D1}), snapshot_id="s3")
+    assert _texts(wh) == {"b": ["hi"], "c": ["x"]}
+    assert not list((wh.snapshot_dir() / "utterances").glob("call_date=2026-11-21"))
+    # One file per table and day, whatever the number of commits.
+    assert len(list((wh.snapshot_dir() / "utterances" / "call_date=2026-11-22").iterdir())) == 1
+    # Old snapshots are collected: the current one and the one before it stay.
+    assert sorted(p.name for p in (wh.root / ".snapshots").iterdir()) == ["s2", "s3"]
+
+
+def test_untouched_days_are_shared_not_copied(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    wh.commit(Changes(rows={"utterances": pa.concat_tables([_utterances("a", D1, ["x"]), _utterances("b", D2, ["y"])])}), snapshot_id="s1")
+    first = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
+    wh.commit(Changes(rows={"utterances": _utterances("b", D2, ["z"])}), snapshot_id="s2")
+    again = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
+    assert os.stat(first).st_ino == os.stat(again).st_ino
+
+
+def test_files_carry_provenance_microseconds_and_compression(tmp_path):
+    wh = Warehouse(tmp_path / "wh", compression="zstd", metadata={"measure_hash": "m1", "model_id": "base:abc"})
+    errors = to_table("errors", [{
+        "source_path": "x.wav", "fingerprint": "f", "call_id": None, "error_type": "not_audio", "message": "m",
+        "run_id": "r", "first_failure_utc": datetime(2026, 11, 22, 1, 2, 3, 456789, tzinfo=timezone.utc),
+        "last_failure_utc": datetime(2026, 11, 22, 1, 2, 3, tzinfo=timezone.utc), "failures": 1}])
+    wh.commit(Changes(replace={"errors": errors}, rows={"utterances": _utterances("a", D1, ["x"])}), snapshot_id="s1")
+    path = wh.snapshot_dir() / "errors" / "errors.parquet"
+    meta = pq.read_metadata(path)
+    kv = {k.decode(): v.decode() for k, v in meta.metadata.items()}
+    assert kv["measure_hash"] == "m1" and kv["model_id"] == "base:abc" and "speechqa_version" in kv
+    assert meta.row_group(0).column(0).compression == "ZSTD"
+    schema = pq.read_schema(path)
+    assert schema.field("first_failure_utc").type == pa.timestamp("us", tz="UTC")
+    assert wh.read("errors").column("first_failure_utc")[0].as_py().microsecond == 456789
+    day_file = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
+    assert "call_date" in pq.read_schema(day_file).names   # inside the file too, for BI connectors
+
+
+def test_a_column_added_later_does_not_break_older_days(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    old = _utterances("a", D1, ["old"]).drop_columns(["language"])   # as an older version wrote it
+    wh.commit(Changes(rows={"utterances": old}), snapshot_id="s1")
+    wh.commit(Changes(rows={"utterances": _utterances("b", D2, ["new"])}), snapshot_id="s2")
+    rows = {r["call_id"]: r for r in wh.read("utterances").to_pylist()}
+    assert rows["a"]["language"] is None and rows["b"]["language"] == "en"
+    duckdb = pytest.importorskip("duckdb")
+    found = duckdb.sql(
+        f"SELECT call_id, language, call_date FROM read_parquet('{wh.root}/current/utterances/*/*.parquet', "
+        "hive_partitioning = true, union_by_name = true) ORDER BY call_id"
+    ).fetchall()
+    assert found == [("a", None, D1), ("b", "en", D2)]
+
+
+def test_unknown_columns_are_refused():
+    with pytest.raises(KeyError, match="not in the 'utterances' schema"):
+        to_table("utterances", [{"call_id": "a", "call_date": D1, "mood": "x"}])
+    table = to_table("calls", [{"call_id": "a", "call_date": D1, "verdict_greeting": "pass", "meta_branch": "north"}])
+    assert table.schema.names[-2:] == ["meta_branch", "verdict_greeting"]
+    assert set(table_schema("calls").names) < set(table.schema.names)
+
+
+def test_an_unfinished_snapshot_is_invisible_and_cleaned(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    wh.commit(Changes(rows={"utterances": _utterances("a", D1, ["x"])}), snapshot_id="s1")
+
+    def die():
+        raise KeyboardInterrupt   # stands for a kill after writing, before the swap
+
+    with pytest.raises(KeyboardInterrupt):
+        wh.commit(Changes(rows={"utterances": _utterances("a", D1, ["y"])}), snapshot_id="s2", before_swap=die)
+    assert _texts(wh) == {"a": ["x"]}
+    (wh.root / ".snapshots" / "s3.tmp").mkdir()
+    wh.clean_unfinished()
+    assert not list((wh.root / ".snapshots").glob("*.tmp"))
+
+
+def test_a_folder_that_is_not_a_warehouse_is_refused(tmp_path):
+    (tmp_path / "current").mkdir()
+    with pytest.raises(SpeechQAError, match="not a speechqa warehouse"):
+        Warehouse(tmp_path).read("calls")
+
+
+def test_second_writer_is_refused_and_a_killed_holder_frees_the_lock(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from pathlib import Path
+            from speechqa.warehouse import WarehouseLock
+            with WarehouseLock(Path({str(tmp_path)!r}), run_id="first"):
+                print("locked", flush=True)
+                time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(SpeechQAError, match="another speechqa run.*run first") as info:
+            with WarehouseLock(tmp_path, run_id="second"):
+                pass
+        assert info.value.error_type == "warehouse_busy"
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with WarehouseLock(tmp_path, run_id="third"):   # not stuck after the holder died
+        pass
