@@ -212,6 +212,7 @@ class _Run:
         self.pending: list[Outcome] = []
         self.failed_now: dict[str, Outcome] = {}
         self.replaces: dict[str, set[str]] = {}   # call_id -> old call ids its rows replace
+        self.moved: dict[str, CallSource] = {}     # stored calls found at a new path
         self.last_commit = time.monotonic()
         self.sequence = 0
 
@@ -243,6 +244,9 @@ class _Run:
             if call_id in seen or (stored is not None and stored["measure_hash"] == config.measure_hash):
                 self.summary.skipped += 1
                 self.errors.pop(source.relpath, None)
+                if call_id not in seen and stored["source_path"] != source.relpath and not (self.root / stored["source_path"]).exists():
+                    self.moved[call_id] = source   # the same call, moved: its path is brought up to date
+                seen.add(call_id)
                 continue
             seen.add(call_id)
             old = {call_id} if stored is not None else set()
@@ -292,6 +296,8 @@ class _Run:
                 self.errors.pop(outcome.relpath, None)
             else:
                 self._record_error(outcome, now)
+        if self.moved:
+            tables.setdefault("calls", []).extend(self._moved_rows())
         changes.rows = {table: to_table(table, rows) for table, rows in tables.items() if rows}
         self._forget_vanished_errors()
         changes.replace["errors"] = to_table("errors", sorted(self.errors.values(), key=lambda r: r["source_path"]))
@@ -309,6 +315,17 @@ class _Run:
         self.pending = []
         self.last_commit = time.monotonic()
         return snapshot
+
+    def _moved_rows(self) -> list[dict]:
+        """The calls rows of moved files with their new path (their other tables are unchanged)."""
+        rows = [r for r in self.warehouse.read("calls").to_pylist() if r["call_id"] in self.moved]
+        for row in rows:
+            source = self.moved[row["call_id"]]
+            row.update(source_path=source.relpath, source_caller_path=source.relpaths[1] if source.two_legs else None,
+                       source_size_bytes=source.size_bytes, source_mtime_ns=source.mtime_ns)
+            self.by_path[source.relpath] = row
+        self.moved = {}
+        return rows
 
     def _record_error(self, outcome: Outcome, now: datetime) -> None:
         before = self.errors.get(outcome.relpath)

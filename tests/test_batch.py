@@ -168,12 +168,16 @@ def test_changed_content_replaces_the_old_rows(first_run, tmp_path):
         assert not any(r["call_id"] == old_id for r in rows(wh, table)), table
 
 
-def test_a_moved_file_keeps_its_id_and_is_not_scored_again(first_run, tmp_path):
+def test_a_moved_file_keeps_its_id_is_not_scored_again_and_its_path_follows(first_run, tmp_path):
     rec, wh = copy_of(first_run, tmp_path)
     (rec / "archive").mkdir()
     shutil.move(rec / "other/mono.wav", rec / "archive/mono.wav")
     summary = run(rec, wh)
     assert summary.scored == 0 and len(rows(wh, "calls")) == GOOD
+    calls = {r["source_path"]: r for r in rows(wh, "calls")}
+    assert "archive/mono.wav" in calls and "other/mono.wav" not in calls
+    assert len(rows(wh, "criteria")) == GOOD * len(batch_config().score.criteria)
+    assert run(rec, wh).skipped == GOOD   # and the next run knows it by its new path
 
 
 def test_a_measure_change_processes_again_a_score_change_does_not(first_run, tmp_path):
@@ -268,3 +272,22 @@ def assert_same_tables(a: Path, b: Path, *, ignore: set[str] = frozenset()) -> N
 def repr_key(row: dict) -> str:
     return repr([row.get(k) for k in ("call_id", "source_path", "criterion_id", "kind", "party", "start_s", "utterance_index", "word_index")])
 
+
+
+def test_a_queue_override_applies_to_that_queue_only(first_run, tmp_path):
+    rec, _ = copy_of(first_run, tmp_path)
+    config = batch_config("[batch.overrides.vip]\nqueue = \"vip\"\n[batch.overrides.vip.score.timing]\ndead_air_s = 0.3\n")
+    run(rec, tmp_path / "wh2", config=config)
+    calls = {r["source_path"]: r for r in rows(tmp_path / "wh2", "calls")}
+    plain = {r["source_path"]: r for r in rows(first_run[0] / "wh", "calls")}
+    mono = calls["other/mono.wav"]
+    assert mono["config_override"] == "vip" and mono["score_hash"] != plain["other/mono.wav"]["score_hash"]
+    assert mono["silence_count"] > plain["other/mono.wav"]["silence_count"]   # T = 0.3 s finds more
+    assert mono["measure_hash"] == plain["other/mono.wav"]["measure_hash"]
+    for path, call in calls.items():
+        if path != "other/mono.wav":
+            assert call["config_override"] is None and call["score_hash"] == plain[path]["score_hash"]
+    result = rescore_warehouse(tmp_path / "wh2", config=config)   # rescore applies the override again
+    assert result.changed_verdicts == 0
+    assert {r["source_path"]: r["silence_count"] for r in rows(tmp_path / "wh2", "calls")} == {
+        p: c["silence_count"] for p, c in calls.items()}
