@@ -129,12 +129,16 @@ def run_batch(
         run.stage("hash", time.perf_counter() - start)
         progress.start(len(jobs), summary.skipped)
         factory = executor_factory or (lambda t: local_executor(workers, t))
-        for outcome in execute(jobs, process, factory, threads=threads, in_flight=2 * workers):
-            run.collect(outcome)
-            progress.call_done(outcome)
-            if run.due(config.batch.commit_interval_s):
-                progress.committed(run.commit())
-        progress.committed(run.commit(final=True))
+        try:
+            for outcome in execute(jobs, process, factory, threads=threads, in_flight=2 * workers):
+                run.collect(outcome)
+                progress.call_done(outcome)
+                if run.due(config.batch.commit_interval_s):
+                    progress.committed(run.commit())
+        except KeyboardInterrupt:   # Ctrl-C, or SIGTERM as the CLI maps it: keep what is finished
+            progress.committed(run.commit(status="interrupted"))
+            raise
+        progress.committed(run.commit(status="complete" if summary.failed == 0 else "failed"))
     progress.finish(summary)
     return summary
 
@@ -281,7 +285,7 @@ class _Run:
     def due(self, interval_s: float) -> bool:
         return time.monotonic() - self.last_commit >= interval_s
 
-    def commit(self, *, final: bool = False) -> Path:
+    def commit(self, *, status: str = "running") -> Path:
         start = time.perf_counter()
         now = datetime.now(timezone.utc)
         changes = Changes()
@@ -302,7 +306,7 @@ class _Run:
         self._forget_vanished_errors()
         changes.replace["errors"] = to_table("errors", sorted(self.errors.values(), key=lambda r: r["source_path"]))
         self.stage("commit", time.perf_counter() - start)
-        changes.replace["runs"] = self._runs_table(now, final)
+        changes.replace["runs"] = self._runs_table(now, status)
         self.sequence += 1
         snapshot = self.warehouse.commit(changes, snapshot_id=f"{self.summary.run_id}-{self.sequence:04d}", before_swap=self.before_swap)
         for outcome in self.pending:   # the index now holds what was committed
@@ -353,12 +357,11 @@ class _Run:
         for relpath in [p for p in self.errors if not (self.root / p).exists()]:
             del self.errors[relpath]
 
-    def _runs_table(self, now: datetime, final: bool):
+    def _runs_table(self, now: datetime, status: str):
         s = self.summary
         row = {
             "run_id": s.run_id, "command": "batch",
-            "status": ("complete" if s.failed == 0 else "failed") if final else "running",
-            "started_utc": self.started, "ended_utc": now if final else None,
+            "status": status, "started_utc": self.started, "ended_utc": None if status == "running" else now,
             "speechqa_version": __version__, "measure_hash": self.config.measure_hash,
             "score_hash": self.config.score_hash, "model_id": model_id(self.config),
             "recordings_dir": str(self.root), "calls_found": s.found, "calls_scored": s.scored,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from collections import Counter
 from datetime import datetime, timezone
@@ -11,6 +13,21 @@ from speechqa.errors import SpeechQAError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130   # as a shell reports a command stopped by Ctrl-C
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (systemd stop, Kubernetes pod shutdown) stops the batch like Ctrl-C does: what is
+    finished is committed before it exits."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def batch(args, cfg) -> int:
@@ -26,13 +43,18 @@ def batch(args, cfg) -> int:
             from speechqa.cluster import dask_executor_factory
 
             factory = dask_executor_factory(args.scheduler)
-        summary = run_batch(
-            args.recordings, args.out, config=cfg, since=since, workers=args.workers,
-            executor_factory=factory, progress=progress_for(sys.stderr, quiet=args.quiet),
-        )
+        with _sigterm_as_interrupt():
+            summary = run_batch(
+                args.recordings, args.out, config=cfg, since=since, workers=args.workers,
+                executor_factory=factory, progress=progress_for(sys.stderr, quiet=args.quiet),
+            )
     except SpeechQAError as exc:
         print(f"Error [{exc.error_type}]: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: the calls finished so far are committed; run the same command again to score the rest",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.quiet:
         for relpath, error_type, message in summary.failures:
             print(f"Error [{error_type}]: {message}", file=sys.stderr)

@@ -86,3 +86,30 @@ def test_a_second_run_is_refused_while_the_first_holds_the_warehouse(reference, 
         first.join(180)
     assert first.exitcode == 0
     assert len(readable_and_consistent(wh)) == GOOD
+
+
+def test_sigterm_commits_what_is_finished_and_the_next_run_does_the_rest(reference, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from batch_helpers import TEST_CONFIG
+
+    config = tmp_path / "config.toml"
+    config.write_text(TEST_CONFIG, encoding="utf-8")
+    wh = tmp_path / "wh"
+    command = [sys.executable, "-m", "speechqa", "batch", str(reference / "rec"), "--out", str(wh), "--config", str(config)]
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    for line in child.stderr:   # one line per call: stop it after the first
+        if "[1/" in line:
+            child.send_signal(signal.SIGTERM)
+            break
+    rest = child.stderr.read()
+    assert child.wait(120) == 130, rest
+    assert "interrupted" in rest
+    stored = readable_and_consistent(wh)
+    assert 1 <= len(stored) <= GOOD
+    assert rows(wh, "runs")[-1]["status"] == "interrupted"
+    summary = run_batch(reference / "rec", wh, config=batch_config(), executor_factory=in_process)
+    assert summary.scored == GOOD - len(stored)
+    assert len(readable_and_consistent(wh)) == GOOD
