@@ -85,15 +85,21 @@ def load_asr_model(model: str, *, compute_type: str = "int8", threads: int = 0):
 
 @dataclass(frozen=True)
 class Packing:
-    """Where each piece of a party's speech sits in the packed audio: rows of
-    [packed_start_s, original_start_s, duration_s]."""
+    """Where each piece of speech sits in the packed audio: rows of
+    [packed_start_s, original_start_s, duration_s, channel]."""
 
     pieces: np.ndarray
 
-    def to_original(self, t_s: float) -> float:
-        i = max(0, int(np.searchsorted(self.pieces[:, 0], t_s, side="right")) - 1)
-        packed_start, original_start, duration = self.pieces[i]
-        return float(original_start + min(max(t_s - packed_start, 0.0), duration))
+    def locate(self, start_s: float, end_s: float) -> tuple[int, float, float]:
+        """A stretch of packed time as (channel, start_s, end_s) in that channel's own time: the
+        piece holding its middle decides, so a word never spans two channels."""
+        i = max(0, int(np.searchsorted(self.pieces[:, 0], (start_s + end_s) / 2, side="right")) - 1)
+        packed_start, original_start, duration, channel = self.pieces[i]
+
+        def inside(t: float) -> float:
+            return float(original_start + min(max(t - packed_start, 0.0), duration))
+
+        return int(channel), inside(start_s), inside(end_s)
 
 
 MIN_WINDOW_ROOM_S = 2.0   # a window with less room left is closed
@@ -112,17 +118,44 @@ def _quietest(signal: np.ndarray, rate: int, from_s: float, to_s: float, *, fram
 
 
 def pack_speech(
-    signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray, *, pad_s: float, window_s: float, joint_s: float = 0.1
+    samples: np.ndarray, sample_rate_hz: int, speech_by_channel: list[np.ndarray], *,
+    pad_s: float, window_s: float, joint_s: float = 0.1,
 ) -> tuple[np.ndarray, list[tuple[float, float]], Packing]:
-    """A party's speech (widened by pad_s) cut out of its channel and laid end to end, with
-    joint_s of silence between pieces, into windows of at most window_s.
+    """The speech of every channel (widened by pad_s) cut out and laid end to end, channel
+    after channel, with joint_s of silence between pieces, into windows of at most window_s.
 
     Whisper's encoder always runs on a 30 s window however little speech is in it, so packing
     the speech (as faster-whisper does with its own VAD chunks) rather than decoding one clip per
-    utterance is what makes transcription cheap. Returns the packed audio (at the signal's
-    rate), the windows in packed seconds, and the mapping back to the channel's time."""
+    utterance is what makes transcription cheap; packing both parties into one stream fills the
+    windows the parties would each leave half empty. Returns the packed audio (at the samples'
+    rate), the windows in packed seconds, and the mapping back to each channel's time."""
     rate = int(sample_rate_hz)
-    duration_s = len(signal) / rate
+    samples = np.asarray(samples).reshape(len(speech_by_channel), -1)
+    chunks, windows, rows = [], [], []
+    joint = np.zeros(int(joint_s * rate), dtype=np.float32)
+    packed_s, window_start = 0.0, 0.0
+    for channel, (signal, speech) in enumerate(zip(samples, speech_by_channel)):
+        for start, end in _widened_pieces(speech, pad_s=pad_s, duration_s=len(signal) / rate):
+            while end - start > 1e-3:
+                room = window_s - (packed_s - window_start) - joint_s
+                if room < MIN_WINDOW_ROOM_S:
+                    windows.append((window_start, packed_s))
+                    window_start, room = packed_s, window_s - joint_s
+                # Fill each window: a stretch that does not fit is cut at its quietest moment
+                # just before the window ends (a pause between words), and goes on in the next.
+                stop = end if end - start <= room else _quietest(signal, rate, start + room - CUT_SEARCH_S, start + room)
+                a, b = int(start * rate), int(stop * rate)
+                rows.append((packed_s, start, (b - a) / rate, channel))
+                chunks += [signal[a:b].astype(np.float32), joint]
+                packed_s += (b - a + joint.size) / rate
+                start = b / rate
+    if packed_s > window_start:
+        windows.append((window_start, packed_s))
+    packed = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return packed, windows, Packing(np.array(rows, dtype=np.float64).reshape(-1, 4))
+
+
+def _widened_pieces(speech: np.ndarray, *, pad_s: float, duration_s: float) -> list[tuple[float, float]]:
     widened = np.asarray(speech, dtype=np.float64).reshape(-1, 2).copy()
     widened[:, 0] = np.maximum(widened[:, 0] - pad_s, 0.0)
     widened[:, 1] = np.minimum(widened[:, 1] + pad_s, duration_s)
@@ -132,27 +165,7 @@ def pack_speech(
             pieces[-1] = (pieces[-1][0], max(pieces[-1][1], end))
         else:
             pieces.append((start, end))
-    joint = np.zeros(int(joint_s * rate), dtype=np.float32)
-    chunks, windows, rows = [], [], []
-    packed_s, window_start = 0.0, 0.0
-    for start, end in pieces:
-        while end - start > 1e-3:
-            room = window_s - (packed_s - window_start) - joint_s
-            if room < MIN_WINDOW_ROOM_S:
-                windows.append((window_start, packed_s))
-                window_start, room = packed_s, window_s - joint_s
-            # Fill each window: a stretch that does not fit is cut at its quietest moment just
-            # before the window ends (a pause between words), and goes on in the next window.
-            stop = end if end - start <= room else _quietest(signal, rate, start + room - CUT_SEARCH_S, start + room)
-            a, b = int(start * rate), int(stop * rate)
-            rows.append((packed_s, start, (b - a) / rate))
-            chunks += [signal[a:b].astype(np.float32), joint]
-            packed_s += (b - a + joint.size) / rate
-            start = b / rate
-    if packed_s > window_start:
-        windows.append((window_start, packed_s))
-    packed = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    return packed, windows, Packing(np.array(rows, dtype=np.float64).reshape(-1, 3))
+    return pieces
 
 
 def to_asr_rate(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
@@ -182,19 +195,20 @@ def detect_language(signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray,
     return language, float(scores.get(language, 0.0))
 
 
-def transcribe_party(
-    signal: np.ndarray,
+def transcribe_channels(
+    samples: np.ndarray,
     sample_rate_hz: int,
-    speech: np.ndarray,
+    speech_by_channel: list[np.ndarray],
     *,
-    party: str,
+    parties: tuple[str, ...],
     language: str,
     model,
     options: AsrOptions,
-) -> list[Utterance]:
-    """Utterances of one party from its own channel, decoded over its speech only."""
+) -> list[list[Utterance]]:
+    """Each channel's utterances, decoded over its own speech only, all channels in one packed
+    stream (a word belongs to the channel its middle was cut from)."""
     packed, windows, packing = pack_speech(
-        signal, sample_rate_hz, speech, pad_s=options.clip_pad_s, window_s=options.max_clip_s
+        samples, sample_rate_hz, speech_by_channel, pad_s=options.clip_pad_s, window_s=options.max_clip_s
     )
     # Only the packed speech is brought to Whisper's 16 kHz, and the windows go to the model a
     # batch at a time: faster-whisper computes every window's features up front, which for a
@@ -205,34 +219,34 @@ def transcribe_party(
         for first in range(0, len(windows), options.batch_size)
         for segment in _decode(packed, windows[first: first + options.batch_size], language=language, model=model, options=options)
     )
-    speech = np.asarray(speech).reshape(-1, 2)
-    utterances = []
+    speech = [np.asarray(s).reshape(-1, 2) for s in speech_by_channel]
+    utterances: list[list[Utterance]] = [[] for _ in speech]
     for segment in segments:
         if _invented(segment, options):
             log.debug("dropped %r (%.1f-%.1f s): no_speech_prob %.2f, avg_logprob %.2f", segment.text,
                       segment.start, segment.end, segment.no_speech_prob, segment.avg_logprob)
             continue
-        words = tuple(
-            Word(text=w.word.strip(), start_s=start, end_s=end, probability=float(w.probability))
-            for w in (segment.words or ())
-            for start, end in [(packing.to_original(w.start), packing.to_original(w.end))]
-            if _inside(speech, (start + end) / 2, margin_s=options.word_margin_s) and w.word.strip()
-        )
+        words_by_channel: list[list[Word]] = [[] for _ in speech]
+        for w in segment.words or ():
+            channel, start, end = packing.locate(w.start, w.end)
+            if w.word.strip() and _inside(speech[channel], (start + end) / 2, margin_s=options.word_margin_s):
+                words_by_channel[channel].append(Word(text=w.word.strip(), start_s=start, end_s=end, probability=float(w.probability)))
         # A window holds speech from all over the call: split it where the words' own times
         # leave a gap, so that an utterance is one stretch of talk.
-        for group in _split_at_gaps(words, gap_s=options.utterance_gap_s):
-            utterances.append(
-                Utterance(
-                    party=party,
-                    start_s=group[0].start_s,
-                    end_s=group[-1].end_s,
-                    text=" ".join(w.text for w in group),
-                    avg_logprob=float(segment.avg_logprob),
-                    language=language,
-                    words=group,
+        for channel, words in enumerate(words_by_channel):
+            for group in _split_at_gaps(tuple(words), gap_s=options.utterance_gap_s):
+                utterances[channel].append(
+                    Utterance(
+                        party=parties[channel],
+                        start_s=group[0].start_s,
+                        end_s=group[-1].end_s,
+                        text=" ".join(w.text for w in group),
+                        avg_logprob=float(segment.avg_logprob),
+                        language=language,
+                        words=group,
+                    )
                 )
-            )
-    return utterances
+    return [sorted(u, key=lambda u: u.start_s) for u in utterances]
 
 
 def _decode(packed16k: np.ndarray, windows: list[tuple[float, float]], *, language: str, model, options: AsrOptions):
@@ -313,8 +327,9 @@ class Transcriber:
                 samples[source], sample_rate_hz, speech_by_channel[source], model=self.model, options=self.options
             )
         channels = tuple(
-            tuple(self.transcribe_channel(samples[c], sample_rate_hz, speech_by_channel[c], party=names[c], language=language))
-            for c in range(len(samples))
+            tuple(found) for found in transcribe_channels(
+                samples, sample_rate_hz, speech_by_channel, parties=names, language=language, model=self.model, options=self.options,
+            )
         )
         method = "config" if probability is None else "detected"
         return Transcript(language=language, language_probability=probability, method=method, channels=channels)
@@ -322,4 +337,6 @@ class Transcriber:
     def transcribe_channel(
         self, signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray, *, party: str, language: str
     ) -> list[Utterance]:
-        return transcribe_party(signal, sample_rate_hz, speech, party=party, language=language, model=self.model, options=self.options)
+        return transcribe_channels(
+            np.asarray(signal)[None, :], sample_rate_hz, [speech], parties=(party,), language=language, model=self.model, options=self.options,
+        )[0]

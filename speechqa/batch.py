@@ -120,7 +120,7 @@ def run_batch(
     )
     with WarehouseLock(warehouse.root, run_id=run_id):
         warehouse.clean_unfinished()
-        run = _Run(warehouse, config, summary, root=root, started=datetime.now(timezone.utc), before_swap=before_swap)
+        run = _Run(warehouse, config, summary, root=root, since=since, started=datetime.now(timezone.utc), before_swap=before_swap)
         start = time.perf_counter()
         sources, problems = discover(root, options=config.batch.sources, since=since)
         run.stage("discover", time.perf_counter() - start)
@@ -200,14 +200,14 @@ def _alone(running: dict) -> bool:
 
 
 def _crashed(job: Job, message: str) -> Outcome:
-    return Outcome(job.call_id, job.source.relpath, error_type="worker_crashed", message=message)
+    return Outcome(job.call_id, job.source.shown_relpath, error_type="worker_crashed", message=message)
 
 
 class _Run:
     """One run's state: what the warehouse held, what is pending, and the run's counts."""
 
-    def __init__(self, warehouse: Warehouse, config: Config, summary: RunSummary, *, root: Path, started, before_swap):
-        self.warehouse, self.config, self.summary, self.root = warehouse, config, summary, root
+    def __init__(self, warehouse: Warehouse, config: Config, summary: RunSummary, *, root: Path, since, started, before_swap):
+        self.warehouse, self.config, self.summary, self.root, self.since = warehouse, config, summary, root, since
         self.started, self.before_swap = started, before_swap
         index = warehouse.read("calls", columns=["call_id", "call_date", "source_path", "source_size_bytes", "source_mtime_ns", "measure_hash"])
         self.index = {row["call_id"]: row for row in index.to_pylist()}
@@ -217,6 +217,7 @@ class _Run:
         self.failed_now: dict[str, Outcome] = {}
         self.replaces: dict[str, set[str]] = {}   # call_id -> old call ids its rows replace
         self.moved: dict[str, CallSource] = {}     # stored calls found at a new path
+        self.discovered: set[str] = set()          # the paths this run found, as stored
         self.last_commit = time.monotonic()
         self.sequence = 0
 
@@ -231,8 +232,9 @@ class _Run:
             try:
                 ids[source.relpath] = self._call_id(source)
             except OSError as exc:
-                self.collect(Outcome("", source.relpath, error_type="unreadable", message=f"{source.relpath}: cannot read ({exc.strerror})"))
+                self.collect(Outcome("", source.shown_relpath, error_type="unreadable", message=f"{source.shown_relpath}: cannot read ({exc.strerror})"))
         present = set(ids.values())
+        self.discovered = {s.shown_relpath for s in sources} | {p.relpath for p in problems}
         jobs, seen = [], set()
         for source in sources:
             call_id = ids.get(source.relpath)
@@ -242,19 +244,19 @@ class _Run:
             try:
                 config, override = config_for_queue(self.config, source.metadata.get("queue"))
             except SpeechQAError as exc:
-                self.collect(Outcome(call_id, source.relpath, error_type=exc.error_type, message=str(exc)))
+                self.collect(Outcome(call_id, source.shown_relpath, error_type=exc.error_type, message=str(exc)))
                 continue
             stored = self.index.get(call_id)
             if call_id in seen or (stored is not None and stored["measure_hash"] == config.measure_hash):
                 self.summary.skipped += 1
-                self.errors.pop(source.relpath, None)
-                if call_id not in seen and stored["source_path"] != source.relpath and not (self.root / stored["source_path"]).exists():
+                self.errors.pop(source.shown_relpath, None)
+                if call_id not in seen and stored["source_path"] not in self.discovered:
                     self.moved[call_id] = source   # the same call, moved: its path is brought up to date
                 seen.add(call_id)
                 continue
             seen.add(call_id)
             old = {call_id} if stored is not None else set()
-            before = self.by_path.get(source.relpath)
+            before = self.by_path.get(source.shown_relpath)
             if before is not None and before["call_id"] != call_id and before["call_id"] not in present:
                 old.add(before["call_id"])   # the file's content changed: the new rows replace the old
             self.replaces[call_id] = old
@@ -264,7 +266,7 @@ class _Run:
 
     def _call_id(self, source: CallSource) -> str:
         """The content id, without reading the file again when its size and time are as stored."""
-        stored = self.by_path.get(source.relpath)
+        stored = self.by_path.get(source.shown_relpath)
         if stored is not None and (stored["source_size_bytes"], stored["source_mtime_ns"]) == (source.size_bytes, source.mtime_ns):
             return stored["call_id"]
         return call_content_id(source)
@@ -325,9 +327,10 @@ class _Run:
         rows = [r for r in self.warehouse.read("calls").to_pylist() if r["call_id"] in self.moved]
         for row in rows:
             source = self.moved[row["call_id"]]
-            row.update(source_path=source.relpath, source_caller_path=source.relpaths[1] if source.two_legs else None,
+            row.update(source_path=source.shown_relpath,
+                       source_caller_path=(source.shown_relpaths or source.relpaths)[1] if source.two_legs else None,
                        source_size_bytes=source.size_bytes, source_mtime_ns=source.mtime_ns)
-            self.by_path[source.relpath] = row
+            self.by_path[source.shown_relpath] = row
         self.moved = {}
         return rows
 
@@ -353,9 +356,11 @@ class _Run:
         return f"size {stat.st_size}, mtime_ns {stat.st_mtime_ns}"
 
     def _forget_vanished_errors(self) -> None:
-        """errors/ lists files that fail now: a file no longer there leaves it."""
-        for relpath in [p for p in self.errors if not (self.root / p).exists()]:
-            del self.errors[relpath]
+        """errors/ lists files that fail now: a file this run did not find leaves it (unless
+        --since kept the run from looking at it)."""
+        if self.since is None:
+            for relpath in [p for p in self.errors if p not in self.discovered]:
+                del self.errors[relpath]
 
     def _runs_table(self, now: datetime, status: str):
         s = self.summary

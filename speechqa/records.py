@@ -27,8 +27,8 @@ def call_records(result, *, source, override: str | None, run_id: str, model_id:
     now = datetime.now(timezone.utc)
     call = {
         **key,
-        "source_path": source.relpath,
-        "source_caller_path": source.relpaths[1] if source.two_legs else None,
+        "source_path": source.shown_relpath,
+        "source_caller_path": (source.shown_relpaths or source.relpaths)[1] if source.two_legs else None,
         "source_size_bytes": source.size_bytes,
         "source_mtime_ns": source.mtime_ns,
         "source_format": result.source_format,

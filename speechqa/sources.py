@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -73,6 +74,12 @@ class CallSource:
     call_time_source: str        # "filename", "sidecar" or "mtime"
     metadata: dict[str, str] = field(hash=False)   # call_time is not kept: it is call_start_utc
     two_legs: bool = False
+    # relpaths as stored and logged: a customer id from the file name hashed or dropped there too
+    shown_relpaths: tuple[str, ...] = ()
+
+    @property
+    def shown_relpath(self) -> str:
+        return self.shown_relpaths[0] if self.shown_relpaths else self.relpath
 
     @property
     def relpaths(self) -> tuple[str, ...]:
@@ -116,7 +123,24 @@ def discover(root: Path, *, options: SourceOptions,
                 problems.append(unit.problem)
             else:
                 calls.append(call)
+    calls = [dataclasses.replace(c, shown_relpaths=tuple(_redact(c.relpath, p, rules) for p in c.relpaths)) for c in calls]
+    problems = [SourceProblem(_redact(p.relpath, p.relpath, rules), p.error_type, _redact(p.relpath, p.message, rules))
+                for p in problems]
     return sorted(calls, key=lambda c: c.relpath), sorted(problems, key=lambda p: p.relpath)
+
+
+def _redact(relpath: str, text: str, rules: _Rules) -> str:
+    """`text` without the customer id that `relpath` carries by the filename pattern, when that id
+    is hashed or dropped: it then lives only in its own column, never in paths, logs or errors/."""
+    if rules.options.customer_id == "keep" or rules.filename is None or "customer_id" not in rules.filename.groupindex:
+        return text
+    match = rules.filename.search(relpath)
+    raw = match.group("customer_id") if match else None
+    if not raw:
+        return text
+    if rules.options.customer_id == "hash":
+        return text.replace(raw, hash_customer_id(raw, salt=rules.options.customer_id_salt))
+    return text.replace(raw, "[customer]")
 
 
 def read_call(source: CallSource, *, max_duration_s: float) -> Recording:

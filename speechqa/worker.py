@@ -64,7 +64,7 @@ def process_call(job: Job) -> Outcome:
     config = job.config
     asr = dataclasses.replace(config.measure.asr, threads=job.threads)
     config = dataclasses.replace(config, measure=dataclasses.replace(config.measure, asr=asr))
-    relpath = job.source.relpath
+    relpath = job.source.shown_relpath
     try:
         start = time.perf_counter()
         recording = read_call(job.source, max_duration_s=config.measure.max_duration_s)
@@ -82,7 +82,8 @@ def process_call(job: Job) -> Outcome:
 
 
 def _relative(message: str, job: Job) -> str:
-    """Messages name files by their path inside the recordings folder, never the full path."""
-    for path, rel in zip(job.source.paths, job.source.relpaths):
-        message = message.replace(str(path), rel)
+    """Messages name files by their path inside the recordings folder (a customer id hashed or
+    dropped there as configured), never the full path."""
+    for path, shown in zip(job.source.paths, job.source.shown_relpaths or job.source.relpaths):
+        message = message.replace(str(path), shown)
     return message

@@ -20,6 +20,7 @@ from speechqa.config import parse_config
 from speechqa.worker import process_call
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+BAD = 6          # files of make_folder that fail: five that are read, one leg without its partner
 FILE_TIME = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
 
 TEST_CONFIG = """
@@ -38,6 +39,15 @@ customer_id_salt = "pepper"
 
 def batch_config(extra: str = ""):
     return parse_config(TEST_CONFIG + extra, source="the batch test configuration")
+
+
+def shown(relpath: str) -> str:
+    """A path of make_folder as the warehouse stores it: the customer id in it hashed."""
+    import re
+
+    from speechqa.sources import hash_customer_id
+
+    return re.sub(r"555000\d", lambda m: hash_customer_id(m.group(0), salt="pepper"), relpath)
 
 
 def every_call_committed(config):
@@ -62,7 +72,7 @@ def write_call(path: Path, *, seconds: float = 30.0, offset_s: float = 0.0, tail
 
 
 def make_folder(root: Path) -> dict[str, str]:
-    """Four good calls (one as two legs, one mono with a sidecar) and four bad files.
+    """Four good calls (one as two legs, one mono with a sidecar) and six bad files (BAD).
     Returns relpath -> what it is."""
     write_call(root / "sales/20261122-091500_ag1_5550001.wav", seconds=30, offset_s=0)
     write_call(root / "sales/20261123-013000_ag2_5550002.wav", seconds=30, offset_s=20)   # 01:30 MSK: the 23rd
@@ -79,6 +89,8 @@ def make_folder(root: Path) -> dict[str, str]:
     (root / "x_bad/empty.wav").write_bytes(b"")
     (root / "x_bad/notes.wav").write_text("this is not audio")
     sf.write(root / "x_bad/silent.wav", np.zeros(8000 * 3, dtype=np.float32), 8000, subtype="PCM_16")
+    sf.write(root / "x_bad/header_only.wav", np.zeros(0, dtype=np.float32), 8000, subtype="PCM_16")
+    sf.write(root / "x_bad/three_channels.wav", data[: 2 * rate, [0, 1, 0]], rate, subtype="PCM_16")
     sf.write(legs / "lonely_in.wav", data[: 8 * rate, 1], rate, subtype="PCM_16")
     for path in [*legs.iterdir(), *(root / "x_bad").iterdir()]:   # no time in these names: the file's is used
         os.utime(path, (FILE_TIME.timestamp(), FILE_TIME.timestamp()))
@@ -90,6 +102,8 @@ def make_folder(root: Path) -> dict[str, str]:
         "x_bad/empty.wav": "empty_file",
         "x_bad/notes.wav": "not_audio",
         "x_bad/silent.wav": "no_speech",
+        "x_bad/header_only.wav": "zero_length",
+        "x_bad/three_channels.wav": "too_many_channels",
         "support/legs/lonely_in.wav": "missing_leg",
     }
 
