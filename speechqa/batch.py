@@ -285,7 +285,8 @@ class _Run:
         self.pending.append(outcome)
 
     def due(self, interval_s: float) -> bool:
-        return time.monotonic() - self.last_commit >= interval_s
+        """Whether to commit now; an interval of 0 commits once, at the end of the run."""
+        return interval_s > 0 and time.monotonic() - self.last_commit >= interval_s
 
     def commit(self, *, status: str = "running") -> Path:
         start = time.perf_counter()

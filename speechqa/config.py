@@ -8,6 +8,7 @@ Loaded at the edge (CLI, pipelines) and passed down; nothing here is global.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import tomllib
@@ -89,7 +90,7 @@ class BatchOptions:
 
     workers: int = 1                  # calls processed at once, each in its own process
     threads_per_worker: int = 0       # CPU threads each worker's engines use; 0 = cores / workers
-    commit_interval_s: float = 300.0  # finished calls are committed at least this often
+    commit_interval_s: float = 300.0  # finished calls are committed at least this often; 0: at the end only
     compression: str = "zstd"         # Parquet compression: zstd or snappy
     sources: SourceOptions = field(default_factory=SourceOptions)
     overrides: dict[str, QueueOverride] = field(default_factory=dict)
@@ -99,8 +100,8 @@ class BatchOptions:
             raise ValueError(f"batch.workers = {self.workers}; use 1 or more")
         if self.threads_per_worker < 0:
             raise ValueError(f"batch.threads_per_worker = {self.threads_per_worker}; use 0 (automatic) or more")
-        if not self.commit_interval_s > 0:
-            raise ValueError(f"batch.commit_interval_s = {self.commit_interval_s}; use a positive number of seconds")
+        if not self.commit_interval_s >= 0:
+            raise ValueError(f"batch.commit_interval_s = {self.commit_interval_s}; use seconds, or 0 for one commit at the end")
         if self.compression not in COMPRESSIONS:
             raise ValueError(f"batch.compression = {self.compression!r}; use one of {COMPRESSIONS}")
         if self.sources.customer_id not in CUSTOMER_ID_CHOICES:
@@ -113,13 +114,13 @@ class Config:
     score: ScoreConfig
     batch: BatchOptions = field(default_factory=BatchOptions)
 
-    @property
+    @functools.cached_property   # frozen, so computed once: the batch and rescore ask per call
     def measure_hash(self) -> str:
         # Thread counts change how fast, not what: a batch with more workers (fewer threads
         # each) must not measure every stored call again.
         return _hash(dataclasses.replace(self.measure, asr=dataclasses.replace(self.measure.asr, threads=0)))
 
-    @property
+    @functools.cached_property
     def score_hash(self) -> str:
         return _hash(self.score)
 

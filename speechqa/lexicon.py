@@ -139,16 +139,37 @@ def find(lexicon: Lexicon, category: str, text_or_tokens: str | Sequence[Token] 
         tokens = tokenise(text_or_tokens, language=lexicon.language)
     else:
         tokens = [t if isinstance(t, Token) else Token(t, t) for t in text_or_tokens]
-    patterns = sorted(lexicon.patterns[category], key=len, reverse=True)
+    by_lemma, by_surface, anywhere = _first_word_index(lexicon, category)
     spans, i = [], 0
     while i < len(tokens):
-        length = next((len(p) for p in patterns if _matches_at(p, tokens, i)), 0)
+        token = tokens[i]
+        candidates = (*by_lemma.get(token.lemma, ()), *by_surface.get(token.surface, ()), *anywhere)
+        length = max((len(p) for p in candidates if _matches_at(p, tokens, i)), default=0)
         if length:
             spans.append((i, i + length))
             i += length
         else:
             i += 1
     return spans
+
+
+@functools.lru_cache(maxsize=256)
+def _first_word_index(lexicon: Lexicon, category: str):
+    """The category's patterns by what their first word must be (a lemma, a surface form), and
+    those that can start anywhere (a prefix, any word): a token is tried only against the
+    patterns it can start, which keeps rescoring thousands of calls fast."""
+    by_lemma: dict[str, list] = {}
+    by_surface: dict[str, list] = {}
+    anywhere = []
+    for pattern in lexicon.patterns[category]:
+        first = pattern[0]
+        if first.kind == "lemma":
+            by_lemma.setdefault(first.value, []).append(pattern)
+        elif first.kind == "surface":
+            by_surface.setdefault(first.value, []).append(pattern)
+        else:
+            anywhere.append(pattern)
+    return by_lemma, by_surface, tuple(anywhere)
 
 
 def _matches_at(pattern: tuple[_Part, ...], tokens: Sequence[Token], i: int) -> bool:

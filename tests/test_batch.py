@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from batch_helpers import BAD, FILE_TIME, crash_on_mono, shown, make_folder, batch_config, write_call
-from speechqa.batch import run_batch
+from speechqa.batch import Progress, run_batch
 from speechqa.rescore import purge_warehouse, rescore_warehouse
 from speechqa.sources import hash_customer_id
 from speechqa.warehouse import Warehouse
@@ -309,3 +309,19 @@ def test_a_hashed_customer_id_never_shows_in_paths_logs_or_errors(first_run, tmp
         summary = run(rec, tmp_path / "wh2")
     assert "5550003" not in caplog.text + repr(summary.failures) + repr(rows(tmp_path / "wh2", "errors"))
     assert summary.failed == BAD + 1
+
+
+def test_commit_interval_zero_makes_the_whole_run_visible_at_once(first_run, tmp_path):
+    import dataclasses
+
+    base, _, _ = first_run
+    config = batch_config()
+    config = dataclasses.replace(config, batch=dataclasses.replace(config.batch, commit_interval_s=0.0))
+    snapshots = []
+
+    class Seen(Progress):
+        def committed(self, snapshot):
+            snapshots.append(snapshot.name)
+
+    summary = run(base / "rec", tmp_path / "wh", config=config, progress=Seen())
+    assert summary.scored == GOOD and len(snapshots) == 1
