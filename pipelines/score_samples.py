@@ -1,6 +1,6 @@
-"""`make run`: score every sample call in a folder and print the scorecards.
+"""`make scorecards`: score every sample call in a folder and print the scorecards.
 
-Until the nightly batch lands, this is the main job: `speechqa score` over the folder.
+`speechqa score` over the folder (the main job, `make run`, is pipelines/nightly.py).
 Usage: python -m pipelines.score_samples [FOLDER] [speechqa score options...]
 """
 

@@ -214,7 +214,6 @@ class _Run:
         self.by_path = {row["source_path"]: row for row in self.index.values()}
         self.errors = {row["source_path"]: row for row in warehouse.read("errors").to_pylist()}
         self.pending: list[Outcome] = []
-        self.failed_now: dict[str, Outcome] = {}
         self.replaces: dict[str, set[str]] = {}   # call_id -> old call ids its rows replace
         self.moved: dict[str, CallSource] = {}     # stored calls found at a new path
         self.discovered: set[str] = set()          # the paths this run found, as stored

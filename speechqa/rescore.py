@@ -39,46 +39,60 @@ class RescoreResult:
     seconds: float
 
 
-def rescore_warehouse(warehouse_dir: str | os.PathLike, *, config: Config) -> RescoreResult:
+def rescore_warehouse(warehouse_dir: str | os.PathLike, *, config: Config, max_pending_rows: int = 2_000_000) -> RescoreResult:
     """Recompute every stored call's [score]-dependent metrics, criteria and total under
     `config` (its queue overrides applied per call) from the stored rows: no audio, no
-    transcription. One commit: readers see all calls rescored, or none."""
-    from speechqa.call import rescore_call
-
+    transcription. Day by day, so memory stays bounded; the days are committed together, or in
+    commits of about `max_pending_rows` rows for a large warehouse (each call whole in each)."""
     start = time.perf_counter()
     run_id = new_run_id()
     warehouse = Warehouse(warehouse_dir, compression=config.batch.compression,
                           metadata={"score_hash": config.score_hash})
     with WarehouseLock(warehouse.root, run_id=run_id):
         warehouse.clean_unfinished()
-        calls = warehouse.read("calls").to_pylist()
-        timeline = _by_call(warehouse.read("turns").to_pylist())
-        utterances = _by_call(warehouse.read("utterances").to_pylist())
-        words = _by_call(warehouse.read("words").to_pylist())
         now = datetime.now(timezone.utc)
-        out = defaultdict(list)
-        changed = other_measure = 0
-        for call in calls:
-            call_config, _ = config_for_queue(config, call.get("queue"))
-            other_measure += call["measure_hash"] != call_config.measure_hash
-            stored = stored_call(call, timeline.get(call["call_id"], []), utterances.get(call["call_id"], []), words.get(call["call_id"], []))
-            derived, verdicts, score = rescore_call(stored, score=call_config.score)
-            key = {"call_id": call["call_id"], "call_date": call["call_date"]}
-            new_call = {k: v for k, v in call.items() if not k.startswith("verdict_")}
-            new_call.update({name: derived.metrics[name] for name in METRIC_NAMES})
-            new_call.update(score_columns(verdicts, score))
-            new_call.update(score_hash=call_config.score_hash, scored_utc=now)
-            changed += sum(call.get(f"verdict_{v.id}") != v.verdict for v in verdicts)
-            out["calls"].append(new_call)
-            out["criteria"] += criteria_rows(key, verdicts, score_hash=call_config.score_hash, run_id=run_id)
-            out["turns"] += timeline_rows(
-                key, stored, derived.turns, derived.events, _turn_stats(timeline.get(call["call_id"], [])),
-                score_hash=call_config.score_hash,
-            )
-        row = _run_row(run_id, "rescore", config, started=now, calls=len(calls))
-        changes = Changes(rows={t: to_table(t, rows) for t, rows in out.items()}, replace={"runs": runs_with(warehouse, row)})
-        warehouse.commit(changes, snapshot_id=f"{run_id}-0001")
-    return RescoreResult(run_id, len(calls), changed, other_measure, time.perf_counter() - start)
+        out: dict[str, list[dict]] = defaultdict(list)
+        totals = {"calls": 0, "changed": 0, "other_measure": 0}
+        commits = 0
+        days = warehouse.days("calls")
+        for n, day in enumerate(days, start=1):
+            _rescore_day(warehouse, day, config, out, totals, run_id=run_id, now=now)
+            if n == len(days) or sum(len(rows) for rows in out.values()) >= max_pending_rows:
+                commits += 1
+                status = "complete" if n == len(days) else "running"
+                row = _run_row(run_id, "rescore", config, started=now, calls=totals["calls"], status=status)
+                changes = Changes(rows={t: to_table(t, rows) for t, rows in out.items() if rows},
+                                  replace={"runs": runs_with(warehouse, row)})
+                warehouse.commit(changes, snapshot_id=f"{run_id}-{commits:04d}")
+                out.clear()
+    return RescoreResult(run_id, totals["calls"], totals["changed"], totals["other_measure"], time.perf_counter() - start)
+
+
+def _rescore_day(warehouse: Warehouse, day: str, config: Config, out: dict, totals: dict, *, run_id: str, now) -> None:
+    from speechqa.call import rescore_call
+
+    timeline = _by_call(warehouse.read_day("turns", day).to_pylist())
+    utterances = _by_call(warehouse.read_day("utterances", day).to_pylist())
+    words = _by_call(warehouse.read_day("words", day).to_pylist())
+    for call in warehouse.read_day("calls", day).to_pylist():
+        call_id = call["call_id"]
+        call_config, _ = config_for_queue(config, call.get("queue"))
+        stored = stored_call(call, timeline.get(call_id, []), utterances.get(call_id, []), words.get(call_id, []))
+        derived, verdicts, score = rescore_call(stored, score=call_config.score)
+        key = {"call_id": call_id, "call_date": call["call_date"]}
+        new_call = {k: v for k, v in call.items() if not k.startswith("verdict_")}
+        new_call.update({name: derived.metrics[name] for name in METRIC_NAMES})
+        new_call.update(score_columns(verdicts, score))
+        new_call.update(score_hash=call_config.score_hash, scored_utc=now)
+        out["calls"].append(new_call)
+        out["criteria"] += criteria_rows(key, verdicts, score_hash=call_config.score_hash, run_id=run_id)
+        out["turns"] += timeline_rows(
+            key, stored, derived.turns, derived.events, _turn_stats(timeline.get(call_id, [])),
+            score_hash=call_config.score_hash,
+        )
+        totals["calls"] += 1
+        totals["changed"] += sum(call.get(f"verdict_{v.id}") != v.verdict for v in verdicts)
+        totals["other_measure"] += call["measure_hash"] != call_config.measure_hash
 
 
 def purge_warehouse(warehouse_dir: str | os.PathLike, *, before: date | None = None, customer: str | None = None,
@@ -140,10 +154,11 @@ def _by_call(rows: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
-def _run_row(run_id: str, command: str, config: Config, *, started, calls: int, removed: int = 0) -> dict:
+def _run_row(run_id: str, command: str, config: Config, *, started, calls: int, removed: int = 0,
+             status: str = "complete") -> dict:
     return {
-        "run_id": run_id, "command": command, "status": "complete", "started_utc": started,
-        "ended_utc": datetime.now(timezone.utc), "speechqa_version": __version__,
+        "run_id": run_id, "command": command, "status": status, "started_utc": started,
+        "ended_utc": None if status == "running" else datetime.now(timezone.utc), "speechqa_version": __version__,
         "measure_hash": config.measure_hash, "score_hash": config.score_hash, "calls_scored": calls,
         "calls_removed": removed,
     }

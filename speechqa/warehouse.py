@@ -113,6 +113,18 @@ class Warehouse:
         files = [] if snapshot is None else _files(snapshot / table)
         return _read_files(files, table=table, columns=columns)
 
+    def days(self, table: str) -> list[str]:
+        """The partition folders (`call_date=YYYY-MM-DD`) of a table in the current snapshot."""
+        snapshot = self.snapshot_dir()
+        if snapshot is None or not (snapshot / table).exists():
+            return []
+        return sorted(p.name for p in (snapshot / table).glob("call_date=*"))
+
+    def read_day(self, table: str, day: str) -> pa.Table:
+        """One day of a partitioned table (`day` as given by `days`)."""
+        snapshot = self.snapshot_dir()
+        return _read_files([] if snapshot is None else _files(snapshot / table / day), table=table)
+
     # ---- writing -------------------------------------------------------------------------
 
     def commit(self, changes: Changes, *, snapshot_id: str, before_swap=None) -> Path:

@@ -325,3 +325,15 @@ def test_commit_interval_zero_makes_the_whole_run_visible_at_once(first_run, tmp
 
     summary = run(base / "rec", tmp_path / "wh", config=config, progress=Seen())
     assert summary.scored == GOOD and len(snapshots) == 1
+
+
+def test_rescore_of_a_large_warehouse_commits_in_parts_and_misses_no_call(first_run, tmp_path):
+    _, wh = copy_of(first_run, tmp_path)
+    new = batch_config("[score.timing]\ndead_air_s = 0.3\n")
+    result = rescore_warehouse(wh, config=new, max_pending_rows=1)   # a commit per day
+    assert result.calls == GOOD and Warehouse(wh).snapshot_dir().name.endswith("-0003")   # 3 days
+    calls = rows(wh, "calls")
+    assert len(calls) == GOOD and {c["score_hash"] for c in calls} == {new.score_hash}
+    assert len(rows(wh, "criteria")) == GOOD * len(new.score.criteria)
+    run = rows(wh, "runs")[-1]
+    assert (run["command"], run["status"], run["calls_scored"]) == ("rescore", "complete", GOOD)
