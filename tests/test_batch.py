@@ -337,3 +337,13 @@ def test_rescore_of_a_large_warehouse_commits_in_parts_and_misses_no_call(first_
     assert len(rows(wh, "criteria")) == GOOD * len(new.score.criteria)
     run = rows(wh, "runs")[-1]
     assert (run["command"], run["status"], run["calls_scored"]) == ("rescore", "complete", GOOD)
+
+
+def test_a_call_over_the_length_limit_is_an_error_row_and_the_rest_goes_on(tmp_path):
+    write_call(tmp_path / "rec/long.wav", seconds=30)
+    write_call(tmp_path / "rec/short.wav", seconds=8, offset_s=20)
+    summary = run(tmp_path / "rec", tmp_path / "wh", config=batch_config("[measure]\nmax_duration_s = 10.0\n"))
+    assert (summary.scored, summary.failed) == (1, 1)
+    [error] = rows(tmp_path / "wh", "errors")
+    assert (error["source_path"], error["error_type"]) == ("long.wav", "too_long")
+    assert [c["source_path"] for c in rows(tmp_path / "wh", "calls")] == ["short.wav"]
