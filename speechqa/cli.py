@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score the calls under RECORDINGS_DIR into the warehouse at --out: calls already "
         "there with the same content and measure hash are skipped, failures go to errors/, and each "
         "commit becomes visible all at once. Exit code 0 when every call of the run was scored, 1 when "
-        "any failed, 2 for bad arguments, configuration, or a warehouse another run is writing.",
+        "any failed, 2 for bad arguments, configuration, or a warehouse another run is writing, 130 when "
+        "stopped by Ctrl-C or SIGTERM (what was finished is committed first).",
     )
     batch.add_argument("recordings", metavar="RECORDINGS_DIR", help="the folder of call recordings (searched recursively)")
     batch.add_argument("--out", required=True, metavar="WAREHOUSE_DIR", help="the warehouse folder (created when absent)")
