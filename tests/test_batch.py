@@ -347,3 +347,22 @@ def test_a_call_over_the_length_limit_is_an_error_row_and_the_rest_goes_on(tmp_p
     [error] = rows(tmp_path / "wh", "errors")
     assert (error["source_path"], error["error_type"]) == ("long.wav", "too_long")
     assert [c["source_path"] for c in rows(tmp_path / "wh", "calls")] == ["short.wav"]
+
+
+def test_the_readme_duckdb_views_run_and_add_up(first_run):
+    duckdb = pytest.importorskip("duckdb")
+    base, _, _ = first_run
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("DuckDB:\n```sql\n") + len("DuckDB:\n```sql\n")
+    sql = readme[start: readme.index("```", start)].replace("/srv/qa-warehouse", str(base / "wh"))
+    db = duckdb.connect()
+    db.execute(sql)
+    calls = rows(base / "wh", "calls")
+    daily = db.sql("SELECT call_date, agent_id, calls, audio_h FROM agent_daily").fetchall()
+    assert sum(r[2] for r in daily) == len(calls)
+    assert sum(r[3] for r in daily) == pytest.approx(sum(c["duration_s"] for c in calls) / 3600)
+    by_queue = {(r[0], r[1], r[2]): r[3] for r in db.sql("SELECT call_date, queue, criterion_id, fail_share FROM queue_daily").fetchall()}
+    sales = [c for c in calls if c["queue"] == "sales" and c["call_date"].day == 22]
+    decided = [c["verdict_no_dead_air"] for c in sales if c["verdict_no_dead_air"] != "abstain"]
+    expected = (sum(v == "fail" for v in decided) / len(decided)) if decided else None
+    assert by_queue[(sales[0]["call_date"], "sales", "no_dead_air")] == expected
