@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from speechqa.errors import SpeechQAError
 
-EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130   # as a shell reports a command stopped by Ctrl-C
 
