@@ -107,10 +107,11 @@ def run_batch(
     root = Path(recordings)
     if not root.is_dir():
         raise SpeechQAError(f"{root}: no such folder of recordings", error_type="not_found")
-    workers = workers or config.batch.workers
+    workers = workers or config.batch.workers or automatic_workers()
     threads = config.batch.threads_per_worker
     if executor_factory is None and threads == 0:   # local workers share this machine's cores
-        threads = max(1, (os.cpu_count() or 1) // workers)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        threads = max(1, cores // workers)
     progress = progress or Progress()
     run_id = new_run_id()
     summary = RunSummary(run_id=run_id, warehouse=Path(warehouse_dir))
@@ -143,6 +144,20 @@ def run_batch(
     return summary
 
 
+WORKER_MEMORY_BYTES = 1_500_000_000   # a worker's peak on a 1-hour call with transcription (README)
+
+
+def automatic_workers() -> int:
+    """One worker per core (two workers of one thread scored 1.5 times the calls of one worker of
+    two threads: benchmarks/bench_batch.py), but no more than the memory holds."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return max(1, cores)
+    return max(1, min(cores, memory // WORKER_MEMORY_BYTES))
+
+
 def local_executor(workers: int, threads: int) -> Executor:
     """Worker processes (spawned, so no parent state leaks in), each capped at `threads`."""
     import multiprocessing
@@ -159,7 +174,9 @@ def local_executor(workers: int, threads: int) -> Executor:
 def execute(jobs: list[Job], process, factory: ExecutorFactory, *, threads: int, in_flight: int):
     """Yield one Outcome per job, in completion order. A worker that dies takes down a local
     process pool: the calls it was running are re-run one at a time in a fresh pool, and the
-    one that kills a pool on its own gets an error row; the batch goes on."""
+    one that kills a pool on its own gets an error row; the batch goes on. Dask reports the calls
+    on a worker that died too often as KilledWorker, the innocent ones queued beside the culprit
+    included: they are re-run one at a time in the same way."""
     queue, suspects = deque(jobs), deque()
     executor = factory(threads)
     running: dict = {}
@@ -184,7 +201,10 @@ def execute(jobs: list[Job], process, factory: ExecutorFactory, *, threads: int,
                     else:
                         suspects.append(job)
                 except Exception as exc:   # e.g. Dask's KilledWorker, or a result that would not pickle
-                    yield _crashed(job, f"{type(exc).__name__}: {exc}")
+                    if type(exc).__name__ == "KilledWorker" and not isolated:
+                        suspects.append(job)   # maybe only queued on the worker that died: run it alone
+                    else:
+                        yield _crashed(job, f"{type(exc).__name__}: {exc}")
             if broken:
                 for future, (job, isolated) in list(running.items()):
                     running.pop(future)

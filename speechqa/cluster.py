@@ -34,7 +34,9 @@ def dask_executor_factory(address, *, connect_timeout_s: float = 30.0):
             ) from None
 
     def factory(threads: int):
-        return _Executor(client.get_executor())
+        # pure=False: a call re-run after a worker died must be a new task, not the failed one
+        # Dask remembers under the same key.
+        return _Executor(client.get_executor(pure=False))
 
     return factory
 

@@ -88,7 +88,7 @@ class QueueOverride:
 class BatchOptions:
     """How `speechqa batch` runs: neither hash covers it, since it changes no call's result."""
 
-    workers: int = 1                  # calls processed at once, each in its own process
+    workers: int = 0                  # calls processed at once, each in its own process; 0 = automatic
     threads_per_worker: int = 0       # CPU threads each worker's engines use; 0 = cores / workers
     commit_interval_s: float = 300.0  # finished calls are committed at least this often; 0: at the end only
     compression: str = "zstd"         # Parquet compression: zstd or snappy
@@ -96,8 +96,8 @@ class BatchOptions:
     overrides: dict[str, QueueOverride] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.workers < 1:
-            raise ValueError(f"batch.workers = {self.workers}; use 1 or more")
+        if self.workers < 0:
+            raise ValueError(f"batch.workers = {self.workers}; use 0 (automatic) or more")
         if self.threads_per_worker < 0:
             raise ValueError(f"batch.threads_per_worker = {self.threads_per_worker}; use 0 (automatic) or more")
         if not self.commit_interval_s >= 0:
