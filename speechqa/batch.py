@@ -110,23 +110,24 @@ def run_batch(
     workers = workers or config.batch.workers or automatic_workers()
     threads = config.batch.threads_per_worker
     if executor_factory is None and threads == 0:   # local workers share this machine's cores
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = max(1, cores // workers)
+        threads = max(1, usable_cores() // workers)
     progress = progress or Progress()
     run_id = new_run_id()
     summary = RunSummary(run_id=run_id, warehouse=Path(warehouse_dir))
+    model = model_id(config)
     warehouse = Warehouse(
         warehouse_dir, compression=config.batch.compression,
-        metadata={"measure_hash": config.measure_hash, "score_hash": config.score_hash, "model_id": model_id(config)},
+        metadata={"measure_hash": config.measure_hash, "score_hash": config.score_hash, "model_id": model},
     )
     with WarehouseLock(warehouse.root, run_id=run_id):
         warehouse.clean_unfinished()
-        run = _Run(warehouse, config, summary, root=root, since=since, started=datetime.now(timezone.utc), before_swap=before_swap)
+        run = _Run(warehouse, config, summary, root=root, since=since, model=model,
+                   started=datetime.now(timezone.utc), before_swap=before_swap)
         start = time.perf_counter()
         sources, problems = discover(root, options=config.batch.sources, since=since)
         run.stage("discover", time.perf_counter() - start)
         start = time.perf_counter()
-        jobs = run.plan(sources, problems, threads=threads, model=model_id(config))
+        jobs = run.plan(sources, problems, threads=threads)
         run.stage("hash", time.perf_counter() - start)
         progress.start(len(jobs), summary.skipped)
         factory = executor_factory or (lambda t: local_executor(workers, t))
@@ -150,12 +151,17 @@ WORKER_MEMORY_BYTES = 1_500_000_000   # a worker's peak on a 1-hour call with tr
 def automatic_workers() -> int:
     """One worker per core (two workers of one thread scored 1.5 times the calls of one worker of
     two threads: benchmarks/bench_batch.py), but no more than the memory holds."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     try:
         memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
-        return max(1, cores)
+        return cores
     return max(1, min(cores, memory // WORKER_MEMORY_BYTES))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def local_executor(workers: int, threads: int) -> Executor:
@@ -226,8 +232,10 @@ def _crashed(job: Job, message: str) -> Outcome:
 class _Run:
     """One run's state: what the warehouse held, what is pending, and the run's counts."""
 
-    def __init__(self, warehouse: Warehouse, config: Config, summary: RunSummary, *, root: Path, since, started, before_swap):
+    def __init__(self, warehouse: Warehouse, config: Config, summary: RunSummary, *, root: Path, since, model: str,
+                 started, before_swap):
         self.warehouse, self.config, self.summary, self.root, self.since = warehouse, config, summary, root, since
+        self.model = model
         self.started, self.before_swap = started, before_swap
         index = warehouse.read("calls", columns=["call_id", "call_date", "source_path", "source_size_bytes", "source_mtime_ns", "measure_hash"])
         self.index = {row["call_id"]: row for row in index.to_pylist()}
@@ -243,7 +251,7 @@ class _Run:
     def stage(self, name: str, seconds: float) -> None:
         self.summary.stages[name] = self.summary.stages.get(name, 0.0) + seconds
 
-    def plan(self, sources: list[CallSource], problems, *, threads: int, model: str) -> list[Job]:
+    def plan(self, sources: list[CallSource], problems, *, threads: int) -> list[Job]:
         for problem in problems:
             self.collect(Outcome("", problem.relpath, error_type=problem.error_type, message=problem.message))
         ids = {}
@@ -280,7 +288,7 @@ class _Run:
                 old.add(before["call_id"])   # the file's content changed: the new rows replace the old
             self.replaces[call_id] = old
             jobs.append(Job(source=source, call_id=call_id, config=config, override=override,
-                            threads=threads, run_id=self.summary.run_id, model_id=model))
+                            threads=threads, run_id=self.summary.run_id, model_id=self.model))
         return jobs
 
     def _call_id(self, source: CallSource) -> str:
@@ -384,17 +392,24 @@ class _Run:
 
     def _runs_table(self, now: datetime, status: str):
         s = self.summary
-        row = {
-            "run_id": s.run_id, "command": "batch",
-            "status": status, "started_utc": self.started, "ended_utc": None if status == "running" else now,
-            "speechqa_version": __version__, "measure_hash": self.config.measure_hash,
-            "score_hash": self.config.score_hash, "model_id": model_id(self.config),
-            "recordings_dir": str(self.root), "calls_found": s.found, "calls_scored": s.scored,
-            "calls_skipped": s.skipped, "calls_failed": s.failed, "calls_replaced": s.replaced,
-            "calls_removed": 0, "audio_s": s.audio_s,
-            **{f"stage_{name}_s": s.stages.get(name) for name in STAGES},
-        }
+        row = run_row(
+            s.run_id, "batch", self.config, started=self.started, status=status, ended=now,
+            model_id=self.model, recordings_dir=str(self.root), calls_found=s.found, calls_scored=s.scored,
+            calls_skipped=s.skipped, calls_failed=s.failed, calls_replaced=s.replaced, calls_removed=0,
+            audio_s=s.audio_s, **{f"stage_{name}_s": s.stages.get(name) for name in STAGES},
+        )
         return runs_with(self.warehouse, row)
+
+
+def run_row(run_id: str, command: str, config: Config, *, started: datetime, status: str,
+            ended: datetime | None = None, **columns) -> dict:
+    """A row of the runs table: what every command records, and its own `columns`."""
+    ended = None if status == "running" else ended or datetime.now(timezone.utc)
+    return {
+        "run_id": run_id, "command": command, "status": status, "started_utc": started, "ended_utc": ended,
+        "speechqa_version": __version__, "measure_hash": config.measure_hash, "score_hash": config.score_hash,
+        **columns,
+    }
 
 
 def runs_with(warehouse: Warehouse, row: dict):

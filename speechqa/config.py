@@ -24,7 +24,7 @@ from speechqa.pii import PiiOptions
 from speechqa.quality import QualityOptions
 from speechqa.scoring import Criterion
 from speechqa.script import ScriptOptions
-from speechqa.sources import SourceOptions
+from speechqa.sources import CUSTOMER_ID_MODES, SourceOptions
 from speechqa.timeline import TimingOptions
 
 AGENT_CHOICES = ("left", "right", "auto")
@@ -72,7 +72,6 @@ class ScoreConfig:
 
 
 COMPRESSIONS = ("zstd", "snappy")
-CUSTOMER_ID_CHOICES = ("keep", "hash", "drop")
 
 
 @dataclass(frozen=True)
@@ -104,8 +103,8 @@ class BatchOptions:
             raise ValueError(f"batch.commit_interval_s = {self.commit_interval_s}; use seconds, or 0 for one commit at the end")
         if self.compression not in COMPRESSIONS:
             raise ValueError(f"batch.compression = {self.compression!r}; use one of {COMPRESSIONS}")
-        if self.sources.customer_id not in CUSTOMER_ID_CHOICES:
-            raise ValueError(f"batch.sources.customer_id = {self.sources.customer_id!r}; use one of {CUSTOMER_ID_CHOICES}")
+        if self.sources.customer_id not in CUSTOMER_ID_MODES:
+            raise ValueError(f"batch.sources.customer_id = {self.sources.customer_id!r}; use one of {CUSTOMER_ID_MODES}")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def call_records(result, *, source, override: str | None, run_id: str, model_id:
     call = {
         **key,
         "source_path": source.shown_relpath,
-        "source_caller_path": (source.shown_relpaths or source.relpaths)[1] if source.two_legs else None,
+        "source_caller_path": source.shown_relpaths[1] if source.two_legs else None,
         "source_size_bytes": source.size_bytes,
         "source_mtime_ns": source.mtime_ns,
         "source_format": result.source_format,

@@ -14,8 +14,7 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 
-from speechqa import __version__
-from speechqa.batch import new_run_id, runs_with
+from speechqa.batch import new_run_id, run_row, runs_with
 from speechqa.config import Config, config_for_queue
 from speechqa.measure import TurnStats
 from speechqa.metrics import METRIC_NAMES
@@ -60,7 +59,7 @@ def rescore_warehouse(warehouse_dir: str | os.PathLike, *, config: Config, max_p
             if n == len(days) or sum(len(rows) for rows in out.values()) >= max_pending_rows:
                 commits += 1
                 status = "complete" if n == len(days) else "running"
-                row = _run_row(run_id, "rescore", config, started=now, calls=totals["calls"], status=status)
+                row = run_row(run_id, "rescore", config, started=now, status=status, calls_scored=totals["calls"])
                 changes = Changes(rows={t: to_table(t, rows) for t, rows in out.items() if rows},
                                   replace={"runs": runs_with(warehouse, row)})
                 warehouse.commit(changes, snapshot_id=f"{run_id}-{commits:04d}")
@@ -114,7 +113,8 @@ def purge_warehouse(warehouse_dir: str | os.PathLike, *, before: date | None = N
             c["call_id"]: c["call_date"] for c in calls
             if (before is None or c["call_date"] < before) and (customer is None or c["customer_id"] == customer)
         }
-        row = _run_row(run_id, "purge", config, started=datetime.now(timezone.utc), calls=0, removed=len(doomed))
+        row = run_row(run_id, "purge", config, started=datetime.now(timezone.utc), status="complete",
+                      calls_removed=len(doomed))
         warehouse.commit(Changes(delete=doomed, replace={"runs": runs_with(warehouse, row)}), snapshot_id=f"{run_id}-0001")
     return len(doomed)
 
@@ -152,13 +152,3 @@ def _by_call(rows: list[dict]) -> dict[str, list[dict]]:
     for row in rows:
         out[row["call_id"]].append(row)
     return out
-
-
-def _run_row(run_id: str, command: str, config: Config, *, started, calls: int, removed: int = 0,
-             status: str = "complete") -> dict:
-    return {
-        "run_id": run_id, "command": command, "status": status, "started_utc": started,
-        "ended_utc": None if status == "running" else datetime.now(timezone.utc), "speechqa_version": __version__,
-        "measure_hash": config.measure_hash, "score_hash": config.score_hash, "calls_scored": calls,
-        "calls_removed": removed,
-    }

@@ -74,12 +74,18 @@ class CallSource:
     call_time_source: str        # "filename", "sidecar" or "mtime"
     metadata: dict[str, str] = field(hash=False)   # call_time is not kept: it is call_start_utc
     two_legs: bool = False
-    # relpaths as stored and logged: a customer id from the file name hashed or dropped there too
-    shown_relpaths: tuple[str, ...] = ()
+    # relpaths as stored and logged, when they differ from `relpaths` (a customer id from the
+    # file name hashed or dropped there too); set by `discover`
+    redacted_relpaths: tuple[str, ...] = ()
+
+    @property
+    def shown_relpaths(self) -> tuple[str, ...]:
+        """Each file's path as speechqa stores and logs it, in the order of `paths`."""
+        return self.redacted_relpaths or self.relpaths
 
     @property
     def shown_relpath(self) -> str:
-        return self.shown_relpaths[0] if self.shown_relpaths else self.relpath
+        return self.shown_relpaths[0]
 
     @property
     def relpaths(self) -> tuple[str, ...]:
@@ -123,7 +129,7 @@ def discover(root: Path, *, options: SourceOptions,
                 problems.append(unit.problem)
             else:
                 calls.append(call)
-    calls = [dataclasses.replace(c, shown_relpaths=tuple(_redact(c.relpath, p, rules) for p in c.relpaths)) for c in calls]
+    calls = [dataclasses.replace(c, redacted_relpaths=tuple(_redact(c.relpath, p, rules) for p in c.relpaths)) for c in calls]
     problems = [SourceProblem(_redact(p.relpath, p.relpath, rules), p.error_type, _redact(p.relpath, p.message, rules))
                 for p in problems]
     return sorted(calls, key=lambda c: c.relpath), sorted(problems, key=lambda p: p.relpath)

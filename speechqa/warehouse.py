@@ -151,9 +151,11 @@ class Warehouse:
         (work / "_speechqa.json").write_text(
             json.dumps({"snapshot": snapshot_id, **self.metadata}, indent=1), encoding="utf-8"
         )
-        _fsync_tree(work)
+        _fsync(work / "_speechqa.json")
+        _fsync_folders(work)
         final = snapshots / snapshot_id
         os.rename(work, final)
+        _fsync(snapshots)
         if before_swap is not None:
             before_swap()
         _swap_link(self.root / CURRENT, Path(SNAPSHOTS) / snapshot_id)
@@ -193,6 +195,7 @@ class Warehouse:
             rows.replace_schema_metadata(meta), path, compression=self.compression,
             coerce_timestamps="us", allow_truncated_timestamps=False,
         )
+        _fsync(path)
 
     def _collect_garbage(self, *, keep: set[str]) -> None:
         for path in (self.root / SNAPSHOTS).iterdir():
@@ -207,10 +210,8 @@ def _files(folder: Path) -> list[Path]:
 def _read_files(files: list[Path], *, table: str, columns: list[str] | None = None) -> pa.Table:
     parts = []
     for path in files:
-        t = pq.read_table(path, partitioning=None)
-        if columns is not None:
-            t = t.select([c for c in columns if c in t.column_names])
-        parts.append(t)
+        wanted = None if columns is None else [c for c in columns if c in pq.read_schema(path).names]
+        parts.append(pq.read_table(path, columns=wanted, partitioning=None))   # only the columns asked for are read
     if not parts:
         schema = table_schema(table)
         if columns is not None:
@@ -251,10 +252,13 @@ def _link_tree(source: Path, target: Path) -> None:
                 os.link(path, dest)
             except OSError:
                 shutil.copy2(path, dest)
+                _fsync(dest)
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*"), key=lambda p: -len(p.parts)):
+def _fsync_folders(folder: Path) -> None:
+    """Make the snapshot's folder entries durable. Files are synced where they are written;
+    hard-linked ones were durable already, so a commit costs no I/O for the days it keeps."""
+    for path in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         _fsync(path)
     _fsync(folder)
 

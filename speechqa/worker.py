@@ -84,6 +84,6 @@ def process_call(job: Job) -> Outcome:
 def _relative(message: str, job: Job) -> str:
     """Messages name files by their path inside the recordings folder (a customer id hashed or
     dropped there as configured), never the full path."""
-    for path, shown in zip(job.source.paths, job.source.shown_relpaths or job.source.relpaths):
+    for path, shown in zip(job.source.paths, job.source.shown_relpaths):
         message = message.replace(str(path), shown)
     return message
