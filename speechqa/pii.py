@@ -218,7 +218,9 @@ def _find_phones(work: str, options: PiiOptions):
         yield m.span()
 
 
-_LONG_DIGITS = re.compile(r"(?<![\d.,:/])\d{7,}(?![\d.,:/])")
+# Not a part of a longer number (a decimal, a time, a date): no digit, or separator and digit,
+# on either side; a full stop or comma that ends the sentence does not count.
+_LONG_DIGITS = re.compile(r"(?<!\d)(?<!\d[.,:/])\d{7,}(?!\d|[.,:/]\d)")
 
 
 def _find_numbers(work: str, options: PiiOptions):

@@ -111,6 +111,10 @@ def test_luhn_decides_card(digits, kind):
     ("договор 1234567", "договор [NUMBER]"),
     ("we paid 1500000 рублей", "we paid 1500000 рублей"),                       # money
     ("in 2024, room 123456", "in 2024, room 123456"),                           # short numbers stay
+    ("my card number is 411111111111111. I already", "my card number is [NUMBER]. I already"),  # one digit short, then a full stop
+    ("номер 41111111111111, да", "номер [NUMBER], да"),                         # sentence punctuation after the run
+    ("pi is 3.14159265 here", "pi is 3.14159265 here"),                         # a decimal is not an identifier
+    ("the ratio 1,2345678 stays", "the ratio 1,2345678 stays"),
 ])
 def test_long_digit_runs_are_numbers(text, masked):
     assert mask_text(text)[0] == masked
