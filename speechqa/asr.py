@@ -1,12 +1,15 @@
 """Speech recognition per party with faster-whisper, over that party's speech only.
 
-Each party's channel is transcribed separately: its speech, from its own VAD timeline (never
-Whisper's VAD), is packed end to end into 30 s windows and decoded in batches through
-faster-whisper's BatchedInferencePipeline with word times mapped back to the channel's time.
+Each party's speech, from its own VAD timeline (never Whisper's VAD), is cut out and packed end
+to end, both parties in one stream, into 30 s windows; the windows go through Whisper's encoder
+one at a time and its decoder in batches (faster-whisper's model, our own loop: it lets the
+language be detected from the first windows' encoder output instead of a pass of its own), and
+the words' times are mapped back to their channel's time.
 Whisper invents text on silence, hold music and the other party's leak, so three guards keep
-such text out: only VAD speech is decoded; segments that Whisper itself thinks are no speech
-(no_speech_prob), or that repeat themselves (compression ratio), are dropped; and words whose middle lies away from the party's speech (Whisper's word times
-are rough, hence a margin) are dropped.
+such text out: only VAD speech is decoded; windows that Whisper itself thinks are no speech
+(no_speech_prob), or that repeat themselves (compression ratio), are dropped; and words whose
+middle lies away from the party's speech (Whisper's word times are rough, hence a margin) are
+dropped.
 
 Models are loaded explicitly from a folder, once per process; a model *name* is passed to
 faster-whisper only when the user names one, and nothing is ever downloaded silently.
@@ -14,9 +17,9 @@ faster-whisper only when the user names one, and nothing is ever downloaded sile
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
+from math import ceil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,12 +44,12 @@ class AsrOptions:
     model: str = "models/whisper-base"   # a faster-whisper model folder, or a model name
     compute_type: str = "int8"
     threads: int = 0                     # CPU threads for CTranslate2; 0 = its default
-    batch_size: int = 4
-    beam_size: int = 5
+    batch_size: int = 6                  # windows decoded at once, at most; memory grows with it
+    beam_size: int = 3
     language: str = "auto"               # "ru", "en" or "auto" (detected once per call)
     agent_language: str = ""             # per-party override; "" = as `language`
     caller_language: str = ""
-    detect_from_s: float = 30.0          # auto: detect from this much of the agent's first speech
+    detect_from_s: float = 30.0          # auto: detect from the windows holding this much of the agent's first speech
     max_clip_s: float = 30.0             # packed speech per window: Whisper's is 30 s
     clip_pad_s: float = 0.2              # context kept around speech: Whisper misreads bare onsets
     word_margin_s: float = 0.3           # a word whose middle is further than this from speech is dropped
@@ -59,6 +62,10 @@ class AsrOptions:
             value = getattr(self, name)
             if value and value not in LANGUAGES:
                 raise ValueError(f"{name} = {value!r}; use one of {LANGUAGES}")
+        for name in ("batch_size", "beam_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} = {value!r} must be a whole number of at least 1")
         if not 0 < self.max_clip_s <= 30:
             raise ValueError(f"max_clip_s = {self.max_clip_s!r} must be in (0, 30]: Whisper's window is 30 s")
 
@@ -119,10 +126,10 @@ def _quietest(signal: np.ndarray, rate: int, from_s: float, to_s: float, *, fram
 
 def pack_speech(
     samples: np.ndarray, sample_rate_hz: int, speech_by_channel: list[np.ndarray], *,
-    pad_s: float, window_s: float, joint_s: float = 0.1,
+    pad_s: float, window_s: float, joint_s: float = 0.1, order: list[int] | None = None,
 ) -> tuple[np.ndarray, list[tuple[float, float]], Packing]:
     """The speech of every channel (widened by pad_s) cut out and laid end to end, channel
-    after channel, with joint_s of silence between pieces, into windows of at most window_s.
+    after channel (in `order`), with joint_s of silence between pieces, into windows of at most window_s.
 
     Whisper's encoder always runs on a 30 s window however little speech is in it, so packing
     the speech (as faster-whisper does with its own VAD chunks) rather than decoding one clip per
@@ -131,11 +138,12 @@ def pack_speech(
     rate), the windows in packed seconds, and the mapping back to each channel's time."""
     rate = int(sample_rate_hz)
     samples = np.asarray(samples).reshape(len(speech_by_channel), -1)
-    chunks, windows, rows = [], [], []
-    joint = np.zeros(int(joint_s * rate), dtype=np.float32)
+    cuts, windows, rows = [], [], []
+    joint = int(joint_s * rate)
     packed_s, window_start = 0.0, 0.0
-    for channel, (signal, speech) in enumerate(zip(samples, speech_by_channel)):
-        for start, end in _widened_pieces(speech, pad_s=pad_s, duration_s=len(signal) / rate):
+    for channel in order or range(len(speech_by_channel)):
+        signal = samples[channel]
+        for start, end in _widened_pieces(speech_by_channel[channel], pad_s=pad_s, duration_s=len(signal) / rate):
             while end - start > 1e-3:
                 room = window_s - (packed_s - window_start) - joint_s
                 if room < MIN_WINDOW_ROOM_S:
@@ -146,12 +154,17 @@ def pack_speech(
                 stop = end if end - start <= room else _quietest(signal, rate, start + room - CUT_SEARCH_S, start + room)
                 a, b = int(start * rate), int(stop * rate)
                 rows.append((packed_s, start, (b - a) / rate, channel))
-                chunks += [signal[a:b].astype(np.float32), joint]
-                packed_s += (b - a + joint.size) / rate
+                cuts.append((channel, a, b))
+                packed_s += (b - a + joint) / rate
                 start = b / rate
     if packed_s > window_start:
         windows.append((window_start, packed_s))
-    packed = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    # Filled in place: a list of pieces and their concatenation would hold the speech twice.
+    packed = np.zeros(sum(b - a + joint for _, a, b in cuts), np.float32)
+    at = 0
+    for channel, a, b in cuts:
+        packed[at: at + b - a] = samples[channel, a:b]
+        at += b - a + joint
     return packed, windows, Packing(np.array(rows, dtype=np.float64).reshape(-1, 4))
 
 
@@ -176,23 +189,23 @@ def to_asr_rate(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     return soxr.resample(signal, sample_rate_hz, ASR_RATE_HZ, quality="HQ").astype(np.float32)
 
 
-def detect_language(signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray, *, model, options: AsrOptions) -> tuple[str, float]:
-    """The language of the first `detect_from_s` seconds of speech, limited to ru and en."""
-    pieces, total = [], 0.0
-    for start, end in np.asarray(speech).reshape(-1, 2):
-        take = min(end - start, options.detect_from_s - total)
-        if take <= 0:
-            break
-        a = int(start * sample_rate_hz)
-        pieces.append(signal[a: a + int(take * sample_rate_hz)])
-        total += take
-    if not pieces:
-        return "en", 0.0
-    _, _, probabilities = model.detect_language(audio=to_asr_rate(np.concatenate(pieces), sample_rate_hz))
-    # Contact-centre calls here are Russian or English; other guesses on phone audio are noise.
-    scores = {lang: p for lang, p in probabilities if lang in ("ru", "en")}
-    language = max(scores, key=scores.get) if scores else "en"
-    return language, float(scores.get(language, 0.0))
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    language_probability: float | None   # None when the language came from configuration
+    method: str                          # "config" or "detected"
+    channels: tuple[tuple[Utterance, ...], ...]   # per channel; party is "left"/"right"/"call"
+
+
+@dataclass(frozen=True)
+class DecodedWindow:
+    """Whisper's reading of one packed window; times in packed seconds."""
+
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    words: tuple[tuple[str, float, float, float], ...]   # (word, start_s, end_s, probability)
 
 
 def transcribe_channels(
@@ -204,33 +217,59 @@ def transcribe_channels(
     language: str,
     model,
     options: AsrOptions,
-) -> list[list[Utterance]]:
+    first_channel: int = 0,
+) -> Transcript:
     """Each channel's utterances, decoded over its own speech only, all channels in one packed
-    stream (a word belongs to the channel its middle was cut from)."""
+    stream (a word belongs to the channel its middle was cut from). With language "auto" the
+    language is detected from the first windows, which hold `first_channel`'s first speech."""
+    order = [first_channel] + [c for c in range(len(speech_by_channel)) if c != first_channel]
     packed, windows, packing = pack_speech(
-        samples, sample_rate_hz, speech_by_channel, pad_s=options.clip_pad_s, window_s=options.max_clip_s
+        samples, sample_rate_hz, speech_by_channel, pad_s=options.clip_pad_s, window_s=options.max_clip_s, order=order
     )
-    # Only the packed speech is brought to Whisper's 16 kHz, and the windows go to the model a
-    # batch at a time: faster-whisper computes every window's features up front, which for a
-    # 1-hour call would hold gigabytes.
-    packed = to_asr_rate(packed, sample_rate_hz)
-    segments = (
-        segment
-        for first in range(0, len(windows), options.batch_size)
-        for segment in _decode(packed, windows[first: first + options.batch_size], language=language, model=model, options=options)
+    # The windows go to the model a batch at a time, and only a batch's packed speech is brought
+    # to Whisper's 16 kHz: all of a 1-hour call's at once would hold hundreds of megabytes more.
+    probability = None
+    decoded: list[DecodedWindow] = []
+    for batch in even_batches(windows, options.batch_size):
+        encoded = _encode(*_at_asr_rate(packed, sample_rate_hz, batch), batch, model=model)
+        if language == "auto":
+            # The first windows are the first party's first speech: detecting from their
+            # encoder output spares the separate encoder pass a detection of its own costs.
+            first_speech = encoded[: max(1, ceil(options.detect_from_s / options.max_clip_s))]
+            language, probability = _detect_language(_storage(first_speech), model=model)
+        decoded += _decode(_storage(encoded), batch, tokenizer=_tokenizer(model, language), model=model, options=options)
+    if language == "auto":   # nothing to listen to
+        language, probability = "en", 0.0
+    method = "config" if probability is None else "detected"
+    return Transcript(
+        language=language, language_probability=probability, method=method,
+        channels=_utterances(decoded, packing, speech_by_channel, parties=parties, language=language, options=options),
     )
+
+
+def even_batches(items: list, batch_size: int) -> list[list]:
+    """`items` in as few batches of at most `batch_size` as can be, their sizes differing by one
+    at most. The decoder steps until a batch's longest window is read, at a cost per step that
+    grows slowly with the batch, so 10 windows in batches of 6 go as 5 + 5, not 6 + 4."""
+    count = max(1, ceil(len(items) / batch_size))
+    bounds = [len(items) * i // count for i in range(count + 1)]
+    return [items[a:b] for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _utterances(
+    decoded: list[DecodedWindow], packing: Packing, speech_by_channel: list[np.ndarray], *, parties, language: str, options: AsrOptions
+) -> tuple[tuple[Utterance, ...], ...]:
     speech = [np.asarray(s).reshape(-1, 2) for s in speech_by_channel]
     utterances: list[list[Utterance]] = [[] for _ in speech]
-    for segment in segments:
-        if _invented(segment, options):
-            log.debug("dropped %r (%.1f-%.1f s): no_speech_prob %.2f, avg_logprob %.2f", segment.text,
-                      segment.start, segment.end, segment.no_speech_prob, segment.avg_logprob)
+    for window in decoded:
+        if _invented(window, options):
+            log.debug("dropped %r: no_speech_prob %.2f, avg_logprob %.2f", window.text, window.no_speech_prob, window.avg_logprob)
             continue
         words_by_channel: list[list[Word]] = [[] for _ in speech]
-        for w in segment.words or ():
-            channel, start, end = packing.locate(w.start, w.end)
-            if w.word.strip() and _inside(speech[channel], (start + end) / 2, margin_s=options.word_margin_s):
-                words_by_channel[channel].append(Word(text=w.word.strip(), start_s=start, end_s=end, probability=float(w.probability)))
+        for text, packed_start, packed_end, probability in window.words:
+            channel, start, end = packing.locate(packed_start, packed_end)
+            if text.strip() and _inside(speech[channel], (start + end) / 2, margin_s=options.word_margin_s):
+                words_by_channel[channel].append(Word(text=text.strip(), start_s=start, end_s=end, probability=probability))
         # A window holds speech from all over the call: split it where the words' own times
         # leave a gap, so that an utterance is one stretch of talk.
         for channel, words in enumerate(words_by_channel):
@@ -241,38 +280,112 @@ def transcribe_channels(
                         start_s=group[0].start_s,
                         end_s=group[-1].end_s,
                         text=" ".join(w.text for w in group),
-                        avg_logprob=float(segment.avg_logprob),
+                        avg_logprob=window.avg_logprob,
                         language=language,
                         words=group,
                     )
                 )
-    return [sorted(u, key=lambda u: u.start_s) for u in utterances]
+    return tuple(tuple(sorted(u, key=lambda u: u.start_s)) for u in utterances)
 
 
-def _decode(packed16k: np.ndarray, windows: list[tuple[float, float]], *, language: str, model, options: AsrOptions):
-    """faster-whisper's segments of a few packed windows, with times in packed seconds."""
-    from faster_whisper import BatchedInferencePipeline
+def _at_asr_rate(packed: np.ndarray, sample_rate_hz: int, windows: list[tuple[float, float]], *, margin_s: float = 0.05) -> tuple[np.ndarray, int]:
+    """The packed audio under the windows at 16 kHz, and the 16 kHz sample it starts at (a
+    margin on both sides keeps the resampler's edges out of it)."""
+    first, last = int(windows[0][0] * ASR_RATE_HZ), int(windows[-1][1] * ASR_RATE_HZ)
+    margin = int(margin_s * sample_rate_hz)
+    a = max(int(first * sample_rate_hz / ASR_RATE_HZ) - margin, 0)
+    piece = to_asr_rate(packed[a: int(last * sample_rate_hz / ASR_RATE_HZ) + margin + 1], sample_rate_hz)
+    skip = int(round(a * ASR_RATE_HZ / sample_rate_hz))
+    return piece[first - skip: last - skip], first
 
-    offset_s = windows[0][0]
-    piece = packed16k[int(offset_s * ASR_RATE_HZ): int(windows[-1][1] * ASR_RATE_HZ)]
-    segments, _ = BatchedInferencePipeline(model).transcribe(
-        piece,
-        language=language,
-        clip_timestamps=[{"start": s - offset_s, "end": e - offset_s} for s, e in windows],
-        vad_filter=False,
-        word_timestamps=True,
-        batch_size=options.batch_size,
+
+def _encode(audio16k: np.ndarray, first_sample: int, windows: list[tuple[float, float]], *, model):
+    """The encoder output of a batch of packed windows (each padded to Whisper's 30 s), from
+    their audio at 16 kHz that starts at packed sample `first_sample`.
+
+    One window at a time: the encoder's attention over 1500 frames takes ~70 MB per window at
+    once, and batching the encoder gains nothing on a CPU; it is the decoder that gains from
+    many windows at once. The outputs (3 MB a window) are then stacked for the decoder."""
+    from faster_whisper.audio import pad_or_trim
+
+    encoded = []
+    for start, end in windows:
+        audio = audio16k[int(start * ASR_RATE_HZ) - first_sample: int(end * ASR_RATE_HZ) - first_sample]
+        encoded.append(np.asarray(model.encode(pad_or_trim(model.feature_extractor(audio)[..., :-1]))))
+    return np.concatenate(encoded)
+
+
+def _storage(array: np.ndarray):
+    import ctranslate2
+
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(array))
+
+
+def _detect_language(encoded, *, model) -> tuple[str, float]:
+    """ru or en, whichever the encoded windows find likelier on average."""
+    # Contact-centre calls here are Russian or English; other guesses on phone audio are noise.
+    found = model.model.detect_language(encoded)
+    scores = {
+        language: float(np.mean([dict(pairs).get(f"<|{language}|>", 0.0) for pairs in found]))
+        for language in ("ru", "en")
+    }
+    language = max(scores, key=scores.get)
+    return language, scores[language]
+
+
+@functools.lru_cache(maxsize=8)
+def _tokenizer(model, language: str):
+    from faster_whisper.tokenizer import Tokenizer
+
+    return Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+
+
+# faster-whisper's defaults: punctuation attached to the word before or after it.
+PREPEND_PUNCTUATIONS = "\"'“¿([{-"
+APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
+
+
+def _decode(encoded, windows: list[tuple[float, float]], *, tokenizer, model, options: AsrOptions) -> list[DecodedWindow]:
+    """A batch of encoded windows read by Whisper (no timestamp tokens; word times from the
+    alignment heads), as faster-whisper's BatchedInferencePipeline reads them."""
+    from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+    prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+    results = model.model.generate(
+        encoded,
+        [prompt] * len(windows),
         beam_size=options.beam_size,
-        no_speech_threshold=options.no_speech_prob_max,
-        compression_ratio_threshold=options.compression_ratio_max,
+        max_length=model.max_length,
+        suppress_blank=True,
+        suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
+        return_scores=True,
+        return_no_speech_prob=True,
     )
-    for segment in segments:
-        yield dataclasses.replace(
-            segment,
-            start=segment.start + offset_s,
-            end=segment.end + offset_s,
-            words=[dataclasses.replace(w, start=w.start + offset_s, end=w.end + offset_s) for w in (segment.words or ())],
+    batch_start = windows[0][0]
+    segments, frames = [], []
+    for (start, end), result in zip(windows, results):
+        offset, duration = start - batch_start, end - start
+        segments.append([dict(tokens=result.sequences_ids[0], start=offset, end=offset + duration, seek=int(offset * model.frames_per_second))])
+        frames.append(int(ceil(duration) * model.frames_per_second))
+    model.add_word_timestamps(segments, tokenizer, encoded, frames, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0)
+    decoded = []
+    for [segment], result in zip(segments, results):
+        tokens = segment["tokens"]
+        text = tokenizer.decode(tokens)
+        decoded.append(
+            DecodedWindow(
+                text=text,
+                # faster-whisper's average log-probability (length penalty 1)
+                avg_logprob=float(result.scores[0] * len(tokens) / (len(tokens) + 1)),
+                no_speech_prob=float(result.no_speech_prob),
+                compression_ratio=get_compression_ratio(text),
+                words=tuple(
+                    (w["word"], batch_start + w["start"], batch_start + w["end"], float(w["probability"]))
+                    for w in segment.get("words", ())
+                ),
+            )
         )
+    return decoded
 
 
 def _split_at_gaps(words: tuple[Word, ...], *, gap_s: float) -> list[tuple[Word, ...]]:
@@ -297,14 +410,6 @@ def _inside(speech: np.ndarray, t: float, *, margin_s: float) -> bool:
     return bool(np.any((speech[:, 0] - margin_s <= t) & (speech[:, 1] + margin_s >= t)))
 
 
-@dataclass(frozen=True)
-class Transcript:
-    language: str
-    language_probability: float | None   # None when the language came from configuration
-    method: str                          # "config" or "detected"
-    channels: tuple[tuple[Utterance, ...], ...]   # per channel; party is "left"/"right"/"call"
-
-
 class Transcriber:
     """Transcribes a call's channels; holds the model, loaded once."""
 
@@ -319,24 +424,14 @@ class Transcriber:
         detected from the first `detect_from_s` of `first_channel`'s speech (the agent's, or
         the first speaker's when roles are automatic; the other channel's if that is silent)."""
         names = ("call",) if len(samples) == 1 else ("left", "right")
-        language, probability = self.options.language, None
-        if language == "auto":
-            order = [first_channel] + [c for c in range(len(samples)) if c != first_channel]
-            source = next((c for c in order if len(speech_by_channel[c])), first_channel)
-            language, probability = detect_language(
-                samples[source], sample_rate_hz, speech_by_channel[source], model=self.model, options=self.options
-            )
-        channels = tuple(
-            tuple(found) for found in transcribe_channels(
-                samples, sample_rate_hz, speech_by_channel, parties=names, language=language, model=self.model, options=self.options,
-            )
+        return transcribe_channels(
+            samples, sample_rate_hz, speech_by_channel, parties=names, language=self.options.language,
+            model=self.model, options=self.options, first_channel=first_channel,
         )
-        method = "config" if probability is None else "detected"
-        return Transcript(language=language, language_probability=probability, method=method, channels=channels)
 
     def transcribe_channel(
         self, signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray, *, party: str, language: str
     ) -> list[Utterance]:
-        return transcribe_channels(
+        return list(transcribe_channels(
             np.asarray(signal)[None, :], sample_rate_hz, [speech], parties=(party,), language=language, model=self.model, options=self.options,
-        )[0]
+        ).channels[0])
