@@ -228,6 +228,8 @@ def transcribe_channels(
     )
     # The windows go to the model a batch at a time, and only a batch's packed speech is brought
     # to Whisper's 16 kHz: all of a 1-hour call's at once would hold hundreds of megabytes more.
+    from faster_whisper.transcribe import get_ctranslate2_storage
+
     probability = None
     decoded: list[DecodedWindow] = []
     for batch in even_batches(windows, options.batch_size):
@@ -236,8 +238,8 @@ def transcribe_channels(
             # The first windows are the first party's first speech: detecting from their
             # encoder output spares the separate encoder pass a detection of its own costs.
             first_speech = encoded[: max(1, ceil(options.detect_from_s / options.max_clip_s))]
-            language, probability = _detect_language(_storage(first_speech), model=model)
-        decoded += _decode(_storage(encoded), batch, tokenizer=_tokenizer(model, language), model=model, options=options)
+            language, probability = _detect_language(get_ctranslate2_storage(first_speech), model=model)
+        decoded += _decode(get_ctranslate2_storage(encoded), batch, tokenizer=_tokenizer(model, language), model=model, options=options)
     if language == "auto":   # nothing to listen to
         language, probability = "en", 0.0
     method = "config" if probability is None else "detected"
@@ -306,20 +308,19 @@ def _encode(audio16k: np.ndarray, first_sample: int, windows: list[tuple[float, 
     One window at a time: the encoder's attention scores alone are 8 x 1500 x 1500 floats (72 MB)
     a window, and batching the encoder gained nothing here (0.46-0.6 s a window either way); it
     is the decoder that gains from many windows at once. The outputs (3 MB a window) are then
-    stacked for the decoder."""
-    from faster_whisper.audio import pad_or_trim
+    stacked for the decoder.
 
+    A window shorter than 30 s is padded with silent audio before its log-mel is taken, as
+    Whisper's own reference code does since 2023-03, not with zeros in the log-mel (which
+    faster-whisper does, and which reads as moderate noise, not silence): on the 40 Russian
+    phone prompts, each a short window, WER 20.4 % -> 18.4 %."""
+    extractor = model.feature_extractor
     encoded = []
     for start, end in windows:
         audio = audio16k[int(start * ASR_RATE_HZ) - first_sample: int(end * ASR_RATE_HZ) - first_sample]
-        encoded.append(np.asarray(model.encode(pad_or_trim(model.feature_extractor(audio)[..., :-1]))))
+        audio = np.pad(audio, (0, max(0, extractor.n_samples - len(audio))))
+        encoded.append(np.asarray(model.encode(extractor(audio)[..., : extractor.nb_max_frames])))
     return np.concatenate(encoded)
-
-
-def _storage(array: np.ndarray):
-    import ctranslate2
-
-    return ctranslate2.StorageView.from_array(np.ascontiguousarray(array))
 
 
 def _detect_language(encoded, *, model) -> tuple[str, float]:
@@ -399,12 +400,12 @@ def _split_at_gaps(words: tuple[Word, ...], *, gap_s: float) -> list[tuple[Word,
     return [tuple(g) for g in groups]
 
 
-def _invented(segment, options: AsrOptions) -> bool:
+def _invented(window: DecodedWindow, options: AsrOptions) -> bool:
     # Whisper's own rule drops a segment only when it is both likely silent and badly decoded;
     # its fluent inventions on silence ("Редактор субтитров …", avg_logprob -0.48) have
     # no_speech_prob 0.74-0.85, while real speech stayed under 0.6 in 76 of 77 segments of lca49
     # and the asterisk prompts. So the no-speech probability alone decides.
-    return segment.no_speech_prob > options.no_speech_prob_max or segment.compression_ratio > options.compression_ratio_max
+    return window.no_speech_prob > options.no_speech_prob_max or window.compression_ratio > options.compression_ratio_max
 
 
 def _inside(speech: np.ndarray, t: float, *, margin_s: float) -> bool:
