@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soxr
 
-from speechqa.asr import ASR_RATE_HZ, AsrOptions, _at_asr_rate, even_batches, pack_speech
+from speechqa.asr import ASR_RATE_HZ, AsrOptions, _at_asr_rate, _encode, even_batches, pack_speech
 
 RATE = 8000
 
@@ -85,3 +85,28 @@ def test_batches_are_as_few_and_as_even_as_can_be(count, sizes):
 def test_batch_and_beam_must_be_whole_and_positive(field):
     with pytest.raises(ValueError, match=field):
         AsrOptions(**{field: 0})
+
+
+class FeatureRecorder:
+    """Stands in for the Whisper model: faster-whisper's real feature extractor, an encoder
+    that hands back what it was given."""
+
+    def __init__(self):
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        self.feature_extractor = FeatureExtractor()
+
+    def encode(self, features):
+        return features[None]
+
+
+def test_a_short_window_is_padded_with_silence_not_with_zero_log_mel():
+    # Zeros in Whisper's normalised log-mel read as moderate noise; silent audio reads as the
+    # floor, which is what the model saw in training after every short clip.
+    t = np.arange(4 * ASR_RATE_HZ) / ASR_RATE_HZ
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    (features,) = _encode(tone, 0, [(0.0, 4.0)], model=FeatureRecorder())
+    assert features.shape == (80, 3000)
+    padding = features[:, 410:]                 # 4 s of audio is 400 frames of 10 ms
+    assert np.allclose(padding, features.min())
+    assert features.min() < -0.5 and not np.any(padding == 0.0)
