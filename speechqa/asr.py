@@ -226,10 +226,10 @@ def transcribe_channels(
     packed, windows, packing = pack_speech(
         samples, sample_rate_hz, speech_by_channel, pad_s=options.clip_pad_s, window_s=options.max_clip_s, order=order
     )
-    # The windows go to the model a batch at a time, and only a batch's packed speech is brought
-    # to Whisper's 16 kHz: all of a 1-hour call's at once would hold hundreds of megabytes more.
     from faster_whisper.transcribe import get_ctranslate2_storage
 
+    # The windows go to the model a batch at a time, and only a batch's packed speech is brought
+    # to Whisper's 16 kHz: all of a 1-hour call's at once would hold hundreds of megabytes more.
     probability = None
     decoded: list[DecodedWindow] = []
     for batch in even_batches(windows, options.batch_size):
@@ -313,7 +313,7 @@ def _encode(audio16k: np.ndarray, first_sample: int, windows: list[tuple[float, 
     A window shorter than 30 s is padded with silent audio before its log-mel is taken, as
     Whisper's own reference code does since 2023-03, not with zeros in the log-mel (which
     faster-whisper does, and which reads as moderate noise, not silence): on the 40 Russian
-    phone prompts, each a short window, WER 20.4 % -> 18.4 %."""
+    phone prompts, each a short window, WER 20.4 % -> 18.4 % (2026-12-01)."""
     extractor = model.feature_extractor
     encoded = []
     for start, end in windows:
