@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--call", default=DEFAULT_CALL, help="the call to score")
     parser.add_argument("--rounds", type=int, default=3, help="speechqa and the baseline in turn, this many times")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: at least one round is needed for a ratio")
     try:
         import librosa  # noqa: F401
     except ImportError:
