@@ -4,7 +4,7 @@
 
 What it measures, per VAD rate, with the default VadOptions otherwise:
 - speed: wall seconds per second of audio for both channels of lca49 (237.6 s, 8 kHz stereo,
-  one onnxruntime thread; the best of --repeat runs, resampling included);
+  one thread; the best of --repeat runs, resampling included);
 - lca49 sanity: talk time per channel, and the share of each channel's clearly voiced frames
   (periodic at 80-400 Hz and 25 dB above the channel's floor: no hand labels exist for this
   call) that the VAD calls speech;
@@ -16,11 +16,12 @@ What it measures, per VAD rate, with the default VadOptions otherwise:
   speech, where silence lies outside the first-to-last sound (voiced, or 20 dB above the clean
   wideband recording's floor, so that final /s/, /ks/ count as sound) with 0.1 s of slack.
 
-Measured on the development machine (2 CPU cores shared with other work, onnxruntime 1.32;
-8 kHz at thresholds 0.5 / 0.35, 16 kHz at the defaults 0.3 / 0.2):
+Measured on the development machine (2 CPU cores shared with other work, the network in numpy
+since 2026-12-01; 8 kHz at thresholds 0.5 / 0.35, 16 kHz at the defaults 0.3 / 0.2):
 
     vad rate                         8 kHz    16 kHz
-    lca49 s per s of audio          0.0045    0.0067   (both channels, 1 thread, best of 3)
+    lca49 s per s of audio          0.0018    0.0030   (both channels, 1 thread, best of 3;
+                                                         onnxruntime step by step: 0.0045 / 0.0067)
     lca49 talk agent (s)             135.7     137.0
     lca49 talk caller (s)             68.3      92.0
     lca49 voiced found agent         0.999     1.000
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"Error: fixtures missing: {', '.join(missing)} (pass --fixtures)", file=sys.stderr)
         return 1
-    model = load_vad_model(threads=1)
+    model = load_vad_model()
     results = {}
     for rate in (8000, 16000):
         # Each rate at its own thresholds: the defaults are tuned for 16 kHz; at 8 kHz the

@@ -1,7 +1,7 @@
 """What runs in a batch worker: one call in, its warehouse rows (or an error) out.
 
 Kept free of heavy imports at module level: a worker process imports this module to run
-`init_worker` before numpy, onnxruntime or CTranslate2 load, so the thread limits it sets hold.
+`init_worker` before numpy or CTranslate2 load, so the thread limits it sets hold.
 Everything here must pickle: it travels to local processes and to Dask workers alike.
 """
 

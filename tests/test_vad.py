@@ -29,6 +29,7 @@ from speechqa.features.vad import (
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 COUNT_WAV = FIXTURES / "pauses" / "count.wav"
 FDA_DIR = FIXTURES / "pitch" / "fda_rl"
+LCA49 = FIXTURES / "calls" / "lca49_agent-left_caller-right_8k.wav"
 TOLERANCE_S = 0.05
 
 
@@ -229,7 +230,7 @@ def test_two_channels_batched_equal_each_alone(model, rng, vad_rate_hz):
 
 def test_bundled_model_loads_once(model):
     assert load_vad_model() is model
-    assert model.path == BUNDLED_MODEL_PATH and model.threads == 1
+    assert model.path == BUNDLED_MODEL_PATH and sorted(model.nets) == [8000, 16000]
 
 
 def test_corrupt_model_copy_is_model_missing(tmp_path):
@@ -253,7 +254,45 @@ def test_absent_model_is_model_missing(tmp_path):
 def test_intact_copy_elsewhere_loads(tmp_path):
     copy = tmp_path / "vad.onnx"
     shutil.copyfile(BUNDLED_MODEL_PATH, copy)
-    assert load_vad_model(str(copy), threads=2).threads == 2
+    assert load_vad_model(str(copy)).path == copy
+
+
+def test_not_a_silero_file_is_model_missing(tmp_path):
+    other = tmp_path / "other.onnx"
+    other.write_bytes(b"\x08\x07" + bytes(range(256)) * 4)
+    with pytest.raises(SpeechQAError) as info:
+        load_vad_model(other, expected_sha256=None)
+    assert info.value.error_type == "model_missing" and "Silero" in str(info.value)
+
+
+@pytest.mark.parametrize("vad_rate_hz", [16000, 8000])
+def test_numpy_network_matches_onnxruntime_on_a_real_call(model, vad_rate_hz):
+    """The network runs in numpy from the ONNX file's weights; onnxruntime running the file
+    itself, one step at a time as silero-vad does, is the reference. 60 s of both parties of a
+    real phone call, through the same framing and state handling as detect_speech."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime (the reference) is not installed")
+    needs(LCA49)
+    audio, rate = sf.read(LCA49, dtype="float32", always_2d=True, frames=60 * 8000)
+    signals = np.stack([soxr.resample(ch, rate, vad_rate_hz, quality="HQ") for ch in audio.T]).astype(np.float32)
+    options = VadOptions(sample_rate_hz=vad_rate_hz)
+    ours, hop_s = speech_probabilities(signals, vad_rate_hz, model=model, options=options)
+
+    session = ort.InferenceSession(str(BUNDLED_MODEL_PATH), providers=["CPUExecutionProvider"])
+    window, context = (512, 64) if vad_rate_hz == 16000 else (256, 32)
+    padded = np.concatenate([np.zeros((2, context), np.float32), signals], axis=1)
+    frames = ours.shape[1]
+    padded = np.pad(padded, ((0, 0), (0, context + frames * window - padded.shape[1])))
+    state, reference = np.zeros((2, 2, 128), np.float32), np.empty((2, frames), np.float32)
+    for t in range(frames):
+        out, state = session.run(None, {
+            "input": np.ascontiguousarray(padded[:, t * window: t * window + context + window]),
+            "state": state, "sr": np.array(vad_rate_hz, dtype=np.int64),
+        })
+        reference[:, t] = out[:, 0]
+    assert hop_s == pytest.approx(0.032) and frames == pytest.approx(60 / 0.032, abs=1)
+    assert np.abs(ours - reference).max() < 1e-4
+    assert ((ours >= 0.3) == (reference >= 0.3)).mean() > 0.999
+    assert reference.max() > 0.9 and reference.min() < 0.1   # speech and silence both in there
 
 
 # --- validation at the boundary -----------------------------------------------------------------
@@ -282,5 +321,3 @@ def test_bad_signals_are_rejected(model):
         speech_probabilities(np.zeros((8000, 2), np.float32), 8000, model=model)
     with pytest.raises(ValueError, match="NaN"):
         speech_probabilities(np.full(800, np.nan, np.float32), 8000, model=model)
-    with pytest.raises(SpeechQAError):
-        load_vad_model(threads=0)

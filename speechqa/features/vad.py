@@ -3,7 +3,8 @@
 Each party's speech timeline comes from its own channel (criteria.md, "Parties and timelines").
 Two detectors vote, and a frame is speech only when both say so:
 
-- **Silero VAD** (v6.2.3, MIT, run from its ONNX file with onnxruntime: no torch). It was chosen on
+- **Silero VAD** (v6.2.3, MIT; its weights read from its ONNX file and run in numpy,
+  `speechqa.features.silero`: no torch, no onnxruntime). It was chosen on
   telephone audio: the copy bundled in faster-whisper was seen to miss ~40 % of 8 kHz phone
   speech upsampled to 16 kHz, this one ~6 %. The model runs at 8 kHz (256-sample windows) or
   16 kHz (512-sample windows); both give one probability per 32 ms. 16 kHz is the default even
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from speechqa.errors import SpeechQAError
+from speechqa.features.silero import STATE_SHAPE, SileroNet, probabilities, read_nets
 
 logger = logging.getLogger("speechqa")
 
@@ -45,8 +47,7 @@ BUNDLED_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "silero_va
 # of the previous window prepended as context (as silero-vad's OnnxWrapper does).
 _WINDOW_SAMPLES = {8000: 256, 16000: 512}
 _CONTEXT_SAMPLES = {8000: 32, 16000: 64}
-_STATE_SHAPE = (2, 128)  # (2, batch, 128) once the batch is known
-_BLOCK_FRAMES = 4096  # windows cut at a time: 4096 x 2 channels x 576 x 4 bytes = 19 MB at most
+_BLOCK_FRAMES = 2048  # windows per network call: ~80 MB of intermediates for 2 channels at 16 kHz
 _CHUNK_WINDOWS = 1875  # the signal is resampled and analysed 60 s (1875 windows of 32 ms) at a time
 
 _ONSET_SUBFRAMES = 4  # onsets are extended on 8 ms sub-frames (a quarter of a model window)
@@ -141,17 +142,15 @@ class VadOptions:
 
 
 class VadModel:
-    """The Silero VAD behind one onnxruntime session; get one from `load_vad_model`.
+    """The Silero VAD network, at each sample rate its file holds; get one from `load_vad_model`.
 
     Stateless between calls: `speech_probabilities` starts every signal from a zero state.
     """
 
-    def __init__(self, session, *, path: Path, sha256: str, threads: int):
-        self._session = session
+    def __init__(self, nets: dict[int, SileroNet], *, path: Path, sha256: str):
+        self.nets = nets
         self.path = path
         self.sha256 = sha256
-        self.threads = threads
-        self._rates = {rate: np.array(rate, dtype=np.int64) for rate in _WINDOW_SAMPLES}
 
     @property
     def model_id(self) -> str:
@@ -159,48 +158,43 @@ class VadModel:
         return f"silero_vad.onnx sha256:{self.sha256[:12]}"
 
     def initial_state(self, batch: int) -> np.ndarray:
-        return np.zeros((_STATE_SHAPE[0], batch, _STATE_SHAPE[1]), dtype=np.float32)
+        return np.zeros((STATE_SHAPE[0], batch, STATE_SHAPE[1]), dtype=np.float32)
 
     def run(
         self, windows: np.ndarray, state: np.ndarray, sample_rate_hz: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """One step: windows (batch, context + window) float32 -> (probabilities, new state)."""
-        out, new_state = self._session.run(
-            None, {"input": windows, "state": state, "sr": self._rates[sample_rate_hz]}
-        )
-        return out[:, 0], new_state
+        """Consecutive steps: windows (steps, batch, context + window) float32 and the state
+        before the first -> (probabilities (steps, batch), the state after the last)."""
+        net = self.nets.get(sample_rate_hz)
+        if net is None:
+            raise SpeechQAError(
+                f"the VAD model at {self.path} has no {sample_rate_hz} Hz network (it has "
+                f"{sorted(self.nets)}); set the VAD's sample_rate_hz to one of those.",
+                error_type="bad_config",
+            )
+        return probabilities(net, windows, state)
 
     def __repr__(self) -> str:
-        return f"VadModel(path={str(self.path)!r}, threads={self.threads}, {self.model_id})"
+        return f"VadModel(path={str(self.path)!r}, {self.model_id})"
 
 
 def load_vad_model(
     path: str | Path | None = None,
     *,
-    threads: int = 1,
     expected_sha256: str | None = SILERO_VAD_SHA256,
 ) -> VadModel:
-    """Load the Silero VAD once per process (cached per resolved path, thread count and hash).
+    """Load the Silero VAD once per process (cached per resolved path and hash).
 
     path: None = the copy bundled with speechqa. The file's sha256 must equal `expected_sha256`
     (the bundled model's by default, because this module speaks that model's interface); pass
     `expected_sha256=None` to use another Silero v5/v6 ONNX export unchecked.
-    threads: onnxruntime intra-op threads. One is fastest per call for this small model; run
-    calls in parallel processes instead.
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise SpeechQAError(
-            f"threads={threads!r} must be a positive integer (1 is the default).",
-            error_type="bad_config",
-        )
     resolved = BUNDLED_MODEL_PATH if path is None else Path(path).expanduser().resolve()
-    return _load_vad_model(str(resolved), threads, expected_sha256, path is None)
+    return _load_vad_model(str(resolved), expected_sha256, path is None)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_vad_model(
-    path: str, threads: int, expected_sha256: str | None, bundled: bool
-) -> VadModel:
+def _load_vad_model(path: str, expected_sha256: str | None, bundled: bool) -> VadModel:
     fix = (
         "reinstall speechqa (pip install --force-reinstall speechqa) to restore the bundled "
         "speechqa/assets/silero_vad.onnx"
@@ -220,32 +214,14 @@ def _load_vad_model(
             error_type="model_missing",
         )
     try:
-        import onnxruntime
-    except ImportError as exc:  # a core dependency, but say how to fix it
-        raise ImportError(
-            "The VAD needs onnxruntime: pip install 'onnxruntime>=1.17' (CPU build)."
-        ) from exc
-    opts = onnxruntime.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3  # the library logs through logging, not onnxruntime's stderr
-    try:
-        session = onnxruntime.InferenceSession(
-            data, sess_options=opts, providers=["CPUExecutionProvider"]
-        )
-    except Exception as exc:  # onnxruntime raises its own, unexported exception types
+        nets = read_nets(data)
+    except (ValueError, IndexError, KeyError) as exc:   # not ONNX, or not Silero's network
         raise SpeechQAError(
-            f"VAD model at {path} could not be loaded by onnxruntime ({exc}): {fix}.",
+            f"VAD model at {path} could not be read as a Silero v5/v6 ONNX file ({exc}): {fix}.",
             error_type="model_missing",
-        ) from exc
-    names = {i.name for i in session.get_inputs()}
-    if names != {"input", "state", "sr"}:
-        raise SpeechQAError(
-            f"VAD model at {path} has inputs {sorted(names)}, not Silero's input/state/sr: {fix}.",
-            error_type="model_missing",
-        )
-    logger.debug("loaded VAD model %s (%d thread(s))", path, threads)
-    return VadModel(session, path=model_path, sha256=digest, threads=threads)
+        ) from None
+    logger.debug("loaded VAD model %s (%s Hz)", path, ", ".join(map(str, sorted(nets))))
+    return VadModel(nets, path=model_path, sha256=digest)
 
 
 def speech_probabilities(
@@ -260,7 +236,7 @@ def speech_probabilities(
     signals: 1-D (one channel) or (channels, samples), floats in [-1, 1].
     Returns (probabilities, hop_s): float32 (channels, frames) - one row even for 1-D input -
     and the frame hop in seconds (frame i covers [i * hop_s, (i + 1) * hop_s)). The channels go
-    through the model together, one onnxruntime call per window, each with its own state.
+    through the network together, each with its own state.
     """
     tracks = _frame_tracks(signals, sample_rate_hz, model, options)
     return tracks.probabilities, tracks.hop_s
@@ -440,9 +416,8 @@ def _probabilities(
     channels, total = with_context.shape
     frames = (total - context) // window
     probs = np.empty((frames, channels), dtype=np.float32)
-    # The per-call overhead of onnxruntime (~75 us) is as large as the model's work, so the
-    # Python side of the loop is kept minimal: windows are cut, in blocks of bounded memory, into
-    # one contiguous (frames, channels, context + window) array and fed as views of it.
+    # Windows are cut, a block of bounded memory at a time, into one contiguous
+    # (frames, channels, context + window) array: the network takes a block in one call.
     for block_start in range(0, frames, _BLOCK_FRAMES):
         block_frames = min(_BLOCK_FRAMES, frames - block_start)
         view = np.lib.stride_tricks.as_strided(
@@ -451,9 +426,7 @@ def _probabilities(
             strides=(window * with_context.itemsize, with_context.strides[0], with_context.itemsize),
             writeable=False,
         )
-        windows = np.ascontiguousarray(view)
-        for j in range(block_frames):
-            probs[block_start + j], state = model.run(windows[j], state, rate_hz)
+        probs[block_start: block_start + block_frames], state = model.run(np.ascontiguousarray(view), state, rate_hz)
     return probs.T, state
 
 
