@@ -47,7 +47,7 @@ BUNDLED_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "silero_va
 # of the previous window prepended as context (as silero-vad's OnnxWrapper does).
 _WINDOW_SAMPLES = {8000: 256, 16000: 512}
 _CONTEXT_SAMPLES = {8000: 32, 16000: 64}
-_BLOCK_FRAMES = 2048  # windows per network call: ~80 MB of intermediates for 2 channels at 16 kHz
+_BLOCK_FRAMES = 2048  # windows per network call: its intermediates peak at ~22 KB a window and channel (16 kHz)
 _CHUNK_WINDOWS = 1875  # the signal is resampled and analysed 60 s (1875 windows of 32 ms) at a time
 
 _ONSET_SUBFRAMES = 4  # onsets are extended on 8 ms sub-frames (a quarter of a model window)
