@@ -8,6 +8,8 @@ int8, vad_filter on, word timestamps) plus librosa's pYIN on each channel. speec
 Both with the model loaded beforehand; the ratio is speechqa's time over the baseline's.
 This machine's speed drifts by a quarter from minute to minute, so the two run in turn for
 `--rounds` rounds, each round's ratio from its own pair, and the median ratio is the figure.
+Each side's word count is printed too: the two do not read the same speech (on lca49 the
+baseline's VAD keeps about half of the caller's).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from collections import defaultdict
 from benchmarks.bench_measure import DEFAULT_CALL
 
 
-def baseline(path, model) -> float:
+def baseline(path, model) -> tuple[float, int]:
+    """Seconds the baseline takes on the call, and the words it transcribes."""
     import librosa
     import numpy as np
     import soundfile as sf
@@ -28,12 +31,13 @@ def baseline(path, model) -> float:
 
     start = time.perf_counter()
     audio, sr = sf.read(path, dtype="float32", always_2d=True)
+    words = 0
     for channel in audio.T:
         x16 = soxr.resample(channel, sr, 16000).astype(np.float32)
         segments, _ = model.transcribe(x16, vad_filter=True, word_timestamps=True)
-        list(segments)
+        words += sum(len(segment.words) for segment in segments)
         librosa.pyin(channel, fmin=60, fmax=400, sr=sr)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, words
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,14 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     for round_number in range(1, args.rounds + 1):
         stages: dict[str, float] = defaultdict(float)
         start = time.perf_counter()
-        score_call(args.call, config=config, transcriber=transcriber,
-                   hook=lambda name, seconds: stages.__setitem__(name, stages[name] + seconds))
+        result = score_call(args.call, config=config, transcriber=transcriber,
+                            hook=lambda name, seconds: stages.__setitem__(name, stages[name] + seconds))
         ours = time.perf_counter() - start
-        base = baseline(args.call, transcriber.model)
+        our_words = sum(len(u.words) for u in result.measurement.utterances)
+        base, base_words = baseline(args.call, transcriber.model)
         ratios.append(ours / base)
         print(f"  round {round_number}: speechqa {ours:5.1f} s ({100 * ours / duration:4.1f} % of the call; "
               + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]) if v >= 0.05)
-              + f"), baseline {base:5.1f} s ({100 * base / duration:4.1f} %), ratio {ours / base:.2f}", flush=True)
+              + f"; {our_words} words), baseline {base:5.1f} s ({100 * base / duration:4.1f} %; {base_words} words), "
+              + f"ratio {ours / base:.2f}", flush=True)
     print(f"  ratio, median of {len(ratios)} rounds: {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
     return 0
 
