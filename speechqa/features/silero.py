@@ -77,7 +77,7 @@ def _net(w: dict[str, np.ndarray]) -> SileroNet:
     scale = np.r_[np.full(3 * HIDDEN, 0.5), np.ones(HIDDEN)].astype(np.float32)
     bias = (w["decoder.rnn.bias_ih"] + w["decoder.rnn.bias_hh"])[order] * scale
     return SileroNet(
-        sample_rate_hz=window * 125 // 4,                       # 512 -> 16000, 256 -> 8000
+        sample_rate_hz=window * 1000 // 32,                     # a window is 32 ms: 512 -> 16 kHz
         window=window,
         context=window // 8,
         basis=np.ascontiguousarray(basis.T),
@@ -152,22 +152,27 @@ def _walk_graph(graph: memoryview, graphs: list[dict[str, np.ndarray]]) -> None:
             if array is not None:
                 tensors[name] = array
         elif field == 1:
-            op_type, outputs, attributes = "", [], []
-            for node_field, node_value in _fields(value):
-                if node_field == 2:
-                    outputs.append(bytes(node_value).decode())
-                elif node_field == 4:
-                    op_type = bytes(node_value).decode()
-                elif node_field == 5:
-                    attributes.append(node_value)
-            for attribute in attributes:
-                for attr_field, attr_value in _fields(attribute):
-                    if attr_field == 5 and op_type == "Constant" and outputs:
-                        _, array = _tensor(attr_value)
-                        if array is not None:
-                            tensors[outputs[0]] = array
-                    elif attr_field == 6:
-                        _walk_graph(attr_value, graphs)
+            op_type, outputs, attributes = _node(value)
+            for attr_field, attr_value in attributes:
+                if attr_field == 5 and op_type == "Constant" and outputs:
+                    _, array = _tensor(attr_value)
+                    if array is not None:
+                        tensors[outputs[0]] = array
+                elif attr_field == 6:
+                    _walk_graph(attr_value, graphs)
+
+
+def _node(data: memoryview) -> tuple[str, list[str], list[tuple[int, memoryview]]]:
+    """A node's op_type, its outputs, and the fields of all its attributes."""
+    op_type, outputs, attributes = "", [], []
+    for field, value in _fields(data):
+        if field == 2:
+            outputs.append(bytes(value).decode())
+        elif field == 4:
+            op_type = bytes(value).decode()
+        elif field == 5:
+            attributes += _fields(value)
+    return op_type, outputs, attributes
 
 
 def _tensor(data: memoryview) -> tuple[str, np.ndarray | None]:

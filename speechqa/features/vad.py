@@ -43,10 +43,9 @@ logger = logging.getLogger("speechqa")
 SILERO_VAD_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3"
 BUNDLED_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "silero_vad.onnx"
 
-# Silero's framing: a window of 256 (8 kHz) or 512 (16 kHz) samples, with the last 32 / 64 samples
-# of the previous window prepended as context (as silero-vad's OnnxWrapper does).
-_WINDOW_SAMPLES = {8000: 256, 16000: 512}
-_CONTEXT_SAMPLES = {8000: 32, 16000: 64}
+# The rates Silero's file holds a network for. Its framing (SileroNet.window, .context): 256 (8 kHz)
+# or 512 (16 kHz) samples a window, with the last 32 / 64 samples of the previous window in front.
+_RATES_HZ = (8000, 16000)
 _BLOCK_FRAMES = 2048  # windows per network call: its intermediates peak at ~22 KB a window and channel (16 kHz)
 _CHUNK_WINDOWS = 1875  # the signal is resampled and analysed 60 s (1875 windows of 32 ms) at a time
 
@@ -100,7 +99,7 @@ class VadOptions:
     """The channel's noise floor: this percentile of its 32 ms frame levels."""
 
     def __post_init__(self) -> None:
-        if self.sample_rate_hz not in _WINDOW_SAMPLES:
+        if self.sample_rate_hz not in _RATES_HZ:
             raise SpeechQAError(
                 f"VadOptions.sample_rate_hz={self.sample_rate_hz} is not supported by the Silero "
                 "VAD; use 16000 (the default) or 8000.",
@@ -160,19 +159,15 @@ class VadModel:
     def initial_state(self, batch: int) -> np.ndarray:
         return np.zeros((STATE_SHAPE[0], batch, STATE_SHAPE[1]), dtype=np.float32)
 
-    def run(
-        self, windows: np.ndarray, state: np.ndarray, sample_rate_hz: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Consecutive steps: windows (steps, batch, context + window) float32 and the state
-        before the first -> (probabilities (steps, batch), the state after the last)."""
-        net = self.nets.get(sample_rate_hz)
-        if net is None:
+    def net(self, sample_rate_hz: int) -> SileroNet:
+        """The network (and its framing) at this rate."""
+        if sample_rate_hz not in self.nets:
             raise SpeechQAError(
                 f"the VAD model at {self.path} has no {sample_rate_hz} Hz network (it has "
                 f"{sorted(self.nets)}); set the VAD's sample_rate_hz to one of those.",
                 error_type="bad_config",
             )
-        return probabilities(net, windows, state)
+        return self.nets[sample_rate_hz]
 
     def __repr__(self) -> str:
         return f"VadModel(path={str(self.path)!r}, {self.model_id})"
@@ -276,7 +271,8 @@ def _frame_tracks(signals: np.ndarray, sample_rate_hz: int, model: VadModel, opt
     upsampled to 16 kHz at once would take ~0.5 GB more, and its float64 levels ~2 GB)."""
     x = _validate(signals, sample_rate_hz)
     rate = options.sample_rate_hz
-    window, context = _WINDOW_SAMPLES[rate], _CONTEXT_SAMPLES[rate]
+    net = model.net(rate)
+    window, context = net.window, net.context
     channels, n = x.shape
     resampler = None
     if sample_rate_hz != rate:
@@ -307,7 +303,7 @@ def _frame_tracks(signals: np.ndarray, sample_rate_hz: int, model: VadModel, opt
             continue
         with_context = np.ascontiguousarray(np.concatenate([before, frames], axis=1), dtype=np.float32)
         before = with_context[:, -context:].copy()
-        chunk_probs, state = _probabilities(with_context, model, rate, state)
+        chunk_probs, state = _probabilities(with_context, net, state)
         probs.append(chunk_probs)
         levels.append(frame_levels_db(frames, window))
         fine_levels.append(frame_levels_db(frames, window // _ONSET_SUBFRAMES))
@@ -407,12 +403,11 @@ def _validate(signals: np.ndarray, sample_rate_hz: int) -> np.ndarray:
 
 
 def _probabilities(
-    with_context: np.ndarray, model: VadModel, rate_hz: int, state: np.ndarray
+    with_context: np.ndarray, net: SileroNet, state: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities (channels, frames) of the windows laid out after `context` leading
-    samples, starting from the model `state`; returns them and the state after the last."""
-    window = _WINDOW_SAMPLES[rate_hz]
-    context = _CONTEXT_SAMPLES[rate_hz]
+    samples, starting from the network `state`; returns them and the state after the last."""
+    window, context = net.window, net.context
     channels, total = with_context.shape
     frames = (total - context) // window
     probs = np.empty((frames, channels), dtype=np.float32)
@@ -426,7 +421,7 @@ def _probabilities(
             strides=(window * with_context.itemsize, with_context.strides[0], with_context.itemsize),
             writeable=False,
         )
-        probs[block_start: block_start + block_frames], state = model.run(np.ascontiguousarray(view), state, rate_hz)
+        probs[block_start: block_start + block_frames], state = probabilities(net, np.ascontiguousarray(view), state)
     return probs.T, state
 
 
