@@ -1,11 +1,12 @@
 """Packing both parties' speech into Whisper windows, and the batches they are decoded in: pure
-functions, no model needed."""
+functions, no model and no faster-whisper needed."""
 
 import numpy as np
 import pytest
 import soxr
 
-from speechqa.asr import ASR_RATE_HZ, AsrOptions, _at_asr_rate, _encode, even_batches, pack_speech
+from speechqa.options import AsrOptions
+from speechqa.packing import ASR_RATE_HZ, at_asr_rate, even_batches, pack_speech, window_audio
 
 RATE = 8000
 
@@ -67,11 +68,18 @@ def test_a_batch_at_whispers_rate_is_the_same_as_resampling_everything():
     packed = (0.1 * rng.standard_normal(90 * RATE)).astype(np.float32)
     whole = soxr.resample(packed, RATE, ASR_RATE_HZ, quality="HQ")
     windows = [(29.5, 59.3), (59.3, 88.1)]
-    piece, first = _at_asr_rate(packed, RATE, windows)
+    piece, first = at_asr_rate(packed, RATE, windows)
     assert first == int(29.5 * ASR_RATE_HZ)
     expected = whole[first: int(88.1 * ASR_RATE_HZ)]
     assert piece.shape == expected.shape
     assert np.max(np.abs(piece - expected)) < 1e-5
+
+
+def test_each_window_is_cut_from_its_batch_at_its_own_time():
+    audio = np.arange(int(60 * ASR_RATE_HZ), dtype=np.float32)   # each sample holds its packed index
+    first = int(29.5 * ASR_RATE_HZ)
+    cut = window_audio(audio[first:], first, [(29.5, 40.0), (40.0, 59.3)])
+    assert [(int(c[0]), len(c)) for c in cut] == [(first, int(10.5 * ASR_RATE_HZ)), (int(40.0 * ASR_RATE_HZ), int(19.3 * ASR_RATE_HZ))]
 
 
 @pytest.mark.parametrize("count, sizes", [(0, []), (1, [1]), (6, [6]), (7, [3, 4]), (10, [5, 5]), (13, [4, 4, 5])])
@@ -85,28 +93,3 @@ def test_batches_are_as_few_and_as_even_as_can_be(count, sizes):
 def test_batch_and_beam_must_be_whole_and_positive(field):
     with pytest.raises(ValueError, match=field):
         AsrOptions(**{field: 0})
-
-
-class FeatureRecorder:
-    """Stands in for the Whisper model: faster-whisper's real feature extractor, an encoder
-    that hands back what it was given."""
-
-    def __init__(self):
-        from faster_whisper.feature_extractor import FeatureExtractor
-
-        self.feature_extractor = FeatureExtractor()
-
-    def encode(self, features):
-        return features[None]
-
-
-def test_a_short_window_is_padded_with_silence_not_with_zero_log_mel():
-    # Zeros in Whisper's normalised log-mel read as moderate noise; silent audio reads as the
-    # floor, which is what the model saw in training after every short clip.
-    t = np.arange(4 * ASR_RATE_HZ) / ASR_RATE_HZ
-    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    (features,) = _encode(tone, 0, [(0.0, 4.0)], model=FeatureRecorder())
-    assert features.shape == (80, 3000)
-    padding = features[:, 410:]                 # 4 s of audio is 400 frames of 10 ms
-    assert np.allclose(padding, features.min())
-    assert features.min() < -0.5 and not np.any(padding == 0.0)
