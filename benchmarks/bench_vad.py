@@ -7,7 +7,12 @@ What it measures, per VAD rate, with the default VadOptions otherwise:
   one thread; the best of --repeat runs, resampling included);
 - lca49 sanity: talk time per channel, and the share of each channel's clearly voiced frames
   (periodic at 80-400 Hz and 25 dB above the channel's floor: no hand labels exist for this
-  call) that the VAD calls speech;
+  call) that the VAD calls speech; each channel's noise floor as the VAD reports it (the one
+  the energy gate and the SNR use);
+- lca49 muted legs: each channel zeroed except its own speech (as the VAD finds it) and 0.1 s
+  on either side, as recorders that zero a muted leg leave it; the share of the unmuted
+  channel's speech still found. The gate must not cut quiet speech there: digital silence
+  fills these channels' quietest tenth, so they have no floor and no gate;
 - count.wav: boundary F1 against the hand-marked words (a boundary is a hit within 50 ms of a
   reference boundary, one-to-one), clean at 16 kHz and through a phone channel (8 kHz,
   300-3400 Hz 4th-order Butterworth, 8-bit mu-law), and the largest boundary error;
@@ -26,6 +31,10 @@ since 2026-12-01; 8 kHz at thresholds 0.5 / 0.35, 16 kHz at the defaults 0.3 / 0
     lca49 talk caller (s)             68.3      92.0
     lca49 voiced found agent         0.999     1.000
     lca49 voiced found caller        0.735     0.928
+    lca49 floor agent (dBFS)         -68.6     -68.6
+    lca49 floor caller (dBFS)        -82.5     -82.5
+    lca49 muted: kept agent          0.986     0.999
+    lca49 muted: kept caller         0.904     0.998
     count F1 clean                    1.00      1.00
     count F1 phone                    1.00      1.00
     count max error clean (s)        0.040     0.040
@@ -34,6 +43,14 @@ since 2026-12-01; 8 kHz at thresholds 0.5 / 0.35, 16 kHz at the defaults 0.3 / 0
     fda false alarms (phone)         0.004     0.005
 
 16 kHz is the default: the 8 kHz path misses whole utterances of lca49's caller.
+
+The SNR's noise floor was once computed apart from the gate's: 20 ms frames at the signal's own
+rate, digital silence left out. On the muted legs it reads 10-34 dB above the line's floor (agent
+-58.7 instead of -68.7 dBFS; caller -59.6 / -48.6 instead of -82.5, the leg left open around the
+16 / 8 kHz VAD's speech), and the SNR falls by as much. A gate on such a floor (the VAD's frames, digital silence left
+out) keeps 0.952 / 0.957 of the speech at 16 kHz and 0.934 / 0.842 at 8 kHz. Elsewhere the two
+definitions agree within 0.3 dB (count.wav clean: 1.2 dB, its floor varies; see
+speechqa.features.noise_floor).
 """
 
 from __future__ import annotations
@@ -46,7 +63,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from speechqa.features.vad import VadOptions, detect_speech, load_vad_model
+from speechqa.features.vad import VadOptions, detect_speech, detect_speech_with_floor, load_vad_model
 from speechqa.testing import boundary_f1, laryngograph_scores, phone_channel
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -80,15 +97,36 @@ def bench_call(path: Path, model, options: VadOptions, repeat: int) -> dict:
     best = np.inf
     for _ in range(repeat):
         start = time.perf_counter()
-        found = detect_speech(x, sr, model=model, options=options)
+        found = detect_speech_with_floor(x, sr, model=model, options=options)
         best = min(best, time.perf_counter() - start)
     out = {"rtf": best / (x.shape[1] / sr)}
-    for channel, intervals in enumerate(found):
+    for channel, channel_speech in enumerate(found):
+        intervals = channel_speech.intervals_s
         voiced = clearly_voiced(x[channel], sr)
         t = (np.arange(len(voiced)) + 0.5) * 256 / sr
-        out[f"talk{channel}"] = float(np.sum(intervals[:, 1] - intervals[:, 0]))
+        out[f"talk{channel}"] = total_s(intervals)
         out[f"voiced{channel}"] = float(covered(t, intervals)[voiced].mean())
+        floor = channel_speech.noise_floor_dbfs
+        out[f"floor{channel}"] = np.nan if floor is None else floor
+        out[f"muted{channel}"] = muted_leg_kept(x[channel], sr, intervals, model, options)
     return out
+
+
+def total_s(intervals: np.ndarray) -> float:
+    return float(np.sum(intervals[:, 1] - intervals[:, 0]))
+
+
+def muted_leg_kept(x: np.ndarray, sr: int, speech: np.ndarray, model, options: VadOptions,
+                   open_s: float = 0.1) -> float:
+    """Share of `speech` still found once everything but it (and open_s around it) is zeroed."""
+    keep = np.zeros(len(x), dtype=bool)
+    for start, end in speech:
+        keep[max(0, int((start - open_s) * sr)): int((end + open_s) * sr)] = True
+    (found,) = detect_speech(np.where(keep, x, 0.0).astype(np.float32), sr, model=model, options=options)
+    kept = sum(
+        max(0.0, min(end, b) - max(start, a)) for start, end in speech for a, b in found
+    )
+    return kept / total_s(speech)
 
 
 def bench_count(path: Path, model, options: VadOptions) -> dict:
@@ -146,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         ("lca49 talk caller (s)", "{talk1:.1f}"),
         ("lca49 voiced found agent", "{voiced0:.3f}"),
         ("lca49 voiced found caller", "{voiced1:.3f}"),
+        ("lca49 floor agent (dBFS)", "{floor0:.1f}"),
+        ("lca49 floor caller (dBFS)", "{floor1:.1f}"),
+        ("lca49 muted: kept agent", "{muted0:.3f}"),
+        ("lca49 muted: kept caller", "{muted1:.3f}"),
         ("count F1 clean", "{f1_clean:.2f}"),
         ("count F1 phone", "{f1_phone:.2f}"),
         ("count max error clean (s)", "{maxerr_clean:.3f}"),

@@ -1,4 +1,4 @@
-"""Known-answer tests for speechqa.features.loudness (P.56, BS.1770-4, noise floor)."""
+"""Known-answer tests for speechqa.features.loudness (P.56, BS.1770-4) and .noise_floor."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from speechqa.features import loudness
+from speechqa.features import loudness, noise_floor
 from speechqa.features.loudness import (
     ActiveLevel,
     active_speech_level,
     integrated_loudness,
     level_dbfs,
-    noise_floor_dbfs,
 )
+from speechqa.features.noise_floor import DIGITAL_SILENCE_DBFS, noise_floor_dbfs, noise_floor_of_levels
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
@@ -227,6 +227,7 @@ def test_chunk_boundaries_do_not_change_results(rng, monkeypatch):
 
     whole = everything()
     monkeypatch.setattr(loudness, "_CHUNK_SAMPLES", 3001)
+    monkeypatch.setattr(noise_floor, "_BLOCK_SAMPLES", 3001)
     chunked = everything()
     for a, b in zip(whole, chunked):
         if isinstance(a, ActiveLevel):
@@ -246,9 +247,24 @@ def test_noise_floor_under_speech(rng):
     floor = noise_floor_dbfs(x, fs)
     print(f"\nnoise floor {floor:.2f} dBFS (white noise at -60)")
     assert floor == pytest.approx(-60.0, abs=3.0)
-    # Digital silence is left out: zeroing a third of the channel does not move the floor.
+    # A leg muted for a twentieth of the call: that is time the party is silent, not a level of the
+    # line, so the floor moves a little, and only down.
+    x[: x.size // 20] = 0
+    assert floor - 1.0 <= noise_floor_dbfs(x, fs) <= floor
+    # Muted for a third: digital silence fills the quietest tenth, and the floor is None, neither
+    # -100 dBFS nor the quietest of what is left (which, on a leg the recorder opens only for
+    # speech, is quiet speech).
     x[: x.size // 3] = 0
-    assert noise_floor_dbfs(x, fs) == pytest.approx(floor, abs=1.0)
+    assert noise_floor_dbfs(x, fs) is None
+
+
+def test_noise_floor_of_levels_where_digital_silence_ends():
+    # Percentile 10 of 100 frames starts from the 10th quietest (index 9, numpy's "lower").
+    line = [-60.0] * 91
+    assert noise_floor_of_levels([DIGITAL_SILENCE_DBFS] * 9 + line) == -60.0
+    assert noise_floor_of_levels([DIGITAL_SILENCE_DBFS] * 10 + line[1:]) is None
+    assert noise_floor_of_levels(np.linspace(-70.0, -20.0, 101)) == pytest.approx(-65.0)
+    assert noise_floor_of_levels(np.zeros(0)) is None
 
 
 def test_noise_floor_of_zeros_is_none():
@@ -298,7 +314,7 @@ def test_level_dbfs_convention():
         (lambda x: integrated_loudness(x, 4000), "resample to 8000 Hz"),
         (lambda x: integrated_loudness(np.stack([x, x]).T, 8000), "signal.T"),
         (lambda x: integrated_loudness(np.where(x > 0.4, np.nan, x), 8000), "NaN"),
-        (lambda x: noise_floor_dbfs(x, 8000, frame_s=0), "frame_s=0.02"),
+        (lambda x: noise_floor_dbfs(x, 8000, frame_s=0), "frame_s=0.032"),
         (lambda x: noise_floor_dbfs(x, 8000, frame_s=1e-5), "at least"),
         (lambda x: noise_floor_dbfs(x, 8000, percentile=150), "0 to 100"),
         (lambda x: level_dbfs(x.astype(np.complex64)), "float array"),

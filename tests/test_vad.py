@@ -18,10 +18,12 @@ from scipy.signal import lfilter
 
 from speechqa.errors import SpeechQAError
 from speechqa.testing import FDA_HOP_S, boundary_f1, laryngograph_scores, phone_channel
+from speechqa.features.noise_floor import noise_floor_dbfs
 from speechqa.features.vad import (
     BUNDLED_MODEL_PATH,
     VadOptions,
     detect_speech,
+    detect_speech_with_floor,
     load_vad_model,
     speech_probabilities,
 )
@@ -218,11 +220,66 @@ def test_two_channels_batched_equal_each_alone(model, rng, vad_rate_hz):
     for channel in range(2):
         alone, _ = speech_probabilities(both[channel], 16000, model=model, options=options)
         np.testing.assert_allclose(probs[channel], alone[0], atol=1e-5)
-    found = detect_speech(both, 16000, model=model, options=options)
+    found = detect_speech_with_floor(both, 16000, model=model, options=options)
     assert len(found) == 2
     for channel in range(2):
-        (alone,) = detect_speech(both[channel], 16000, model=model, options=options)
-        np.testing.assert_array_equal(found[channel], alone)
+        (alone,) = detect_speech_with_floor(both[channel], 16000, model=model, options=options)
+        np.testing.assert_array_equal(found[channel].intervals_s, alone.intervals_s)
+        assert found[channel].noise_floor_dbfs == alone.noise_floor_dbfs
+
+
+# --- the noise floor: the gate's and the SNR's -----------------------------------------------
+
+
+@pytest.mark.parametrize("vad_rate_hz", [8000, 16000])
+def test_floor_is_reported_with_the_speech(model, vad_rate_hz):
+    # An 8 kHz line with white noise at -60 dBFS. The floor the VAD gates with is the one
+    # features.noise_floor gives for the signal itself: exactly at the 8 kHz model rate (the same
+    # frames), within 0.3 dB at 16 kHz (the signal resampled).
+    x = two_vowels(8000, np.random.default_rng(7))
+    options = tuned_for(vad_rate_hz)
+    (found,) = detect_speech_with_floor(x, 8000, model=model, options=options)
+    (intervals,) = detect_speech(x, 8000, model=model, options=options)
+    np.testing.assert_array_equal(found.intervals_s, intervals)
+    assert len(intervals) == 2
+    assert found.noise_floor_dbfs == pytest.approx(-60.0, abs=1.5)
+    own = noise_floor_dbfs(x, 8000)
+    if vad_rate_hz == 8000:
+        assert found.noise_floor_dbfs == own
+    else:
+        assert found.noise_floor_dbfs == pytest.approx(own, abs=0.3)
+
+
+def muted_leg(sample_rate_hz: int, rng) -> tuple[np.ndarray, tuple[float, float]]:
+    """6 s of digital silence but for 1.0-2.1 s, as a recorder that opens a leg only while its
+    party talks: an /a/, then 60 ms later an /i/ 30 dB quieter, on a -70 dBFS line. Returns the
+    signal and where the quiet vowel is."""
+    x = np.zeros(6 * sample_rate_hz)
+    for (start, end, formants), gain_db in zip(((1.0, 1.5, VOWELS[0][2]), (1.56, 2.1, VOWELS[1][2])), (0, -30)):
+        v = synthetic_vowel(end - start, sample_rate_hz, formants) * 10 ** (gain_db / 20)
+        x[int(start * sample_rate_hz) : int(start * sample_rate_hz) + len(v)] += v
+    open_ = slice(sample_rate_hz, int(2.1 * sample_rate_hz))
+    x[open_] += rng.standard_normal(x[open_].size) * 10 ** (-70 / 20)
+    return x.astype(np.float32), (1.56, 2.1)
+
+
+@pytest.mark.parametrize("vad_rate_hz", [8000, 16000])
+def test_muted_leg_gate_keeps_quiet_speech(model, rng, vad_rate_hz):
+    # Four fifths of the channel are digital silence and what is left is mostly speech, so its
+    # quietest tenth is the quiet vowel, not the line: a floor taken there (about -55 dBFS) gated
+    # the quiet vowel away entirely. Such a channel has no floor, and the network alone decides.
+    x, (quiet_start, quiet_end) = muted_leg(8000, rng)
+    (found,) = detect_speech_with_floor(x, 8000, model=model, options=VadOptions(sample_rate_hz=vad_rate_hz))
+    assert found.noise_floor_dbfs is None
+    assert len(found.intervals_s) == 1, found.intervals_s.round(3)
+    start, end = found.intervals_s[0]
+    assert start == pytest.approx(1.0, abs=TOLERANCE_S)
+    assert end >= quiet_start + 0.15, f"the quiet vowel ({quiet_start}-{quiet_end} s) is cut: ends at {end:.3f} s"
+    # The same speech on a line that is never zeroed: a floor at the line, and the quiet vowel kept.
+    line = np.where(x == 0, rng.standard_normal(x.size) * 10 ** (-70 / 20), x).astype(np.float32)
+    (on_line,) = detect_speech_with_floor(line, 8000, model=model, options=VadOptions(sample_rate_hz=vad_rate_hz))
+    assert on_line.noise_floor_dbfs == pytest.approx(-70.0, abs=2.0)
+    assert on_line.intervals_s[-1, 1] >= quiet_start + 0.15
 
 
 # --- the model file -----------------------------------------------------------------------------

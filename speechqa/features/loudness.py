@@ -41,11 +41,12 @@ K-weighting built here is within 0.034 dB at 8 kHz, 0.006 dB at 16 kHz and 0.008
 48 kHz (the table itself is a bilinear design; a full-scale 997 Hz sine reads -3.005 LUFS, not
 -3.010).
 
-**Noise floor** (`noise_floor_dbfs`): a low percentile of short-frame RMS levels over the whole
-channel; frames of digital silence (all samples exactly 0) are left out.
+**Noise floor**: `speechqa.features.noise_floor`, one definition for the VAD's gate and the SNR;
+the VAD reports each channel's floor with its speech. `noise_floor_dbfs` is importable from here
+too, for callers written before it moved.
 
 Everything runs in chunks of about a million samples and never copies the whole signal: besides
-the signal, P.56 needs about 25 MB, the noise floor and RMS about 18 MB, and BS.1770 8 bytes per ms
+the signal, P.56 needs about 25 MB, RMS about 18 MB, and BS.1770 8 bytes per ms
 of input (29 MB per hour) plus one chunk.
 """
 
@@ -59,6 +60,7 @@ from scipy.ndimage import maximum_filter1d
 from scipy.signal import sosfilt
 
 from speechqa.features.checks import check_number, check_rate, check_signal
+from speechqa.features.noise_floor import noise_floor_dbfs
 
 __all__ = [
     "ActiveLevel",
@@ -151,35 +153,6 @@ def level_dbfs(signal) -> float | None:
     if x.size == 0:
         return None
     return _power_to_db(_sum_squares(x) / x.size)
-
-
-def noise_floor_dbfs(signal, sample_rate_hz, *, frame_s: float = 0.02, percentile: float = 10.0) -> float | None:
-    """The `percentile` of the RMS levels (dBFS) of consecutive `frame_s` frames over the channel.
-
-    Frames of digital silence (every sample exactly 0) and the trailing partial frame are left out;
-    None when no frame is left (an all-zero channel, or one shorter than a frame).
-    """
-    x = check_signal(signal)
-    fs = check_rate(sample_rate_hz)
-    frame_s = check_number("frame_s", frame_s, low=0.0, low_inclusive=False, hint="use e.g. frame_s=0.02")
-    percentile = check_number("percentile", percentile, low=0.0, low_inclusive=True, hint="use 0 to 100, e.g. 10")
-    if percentile > 100.0:
-        raise ValueError(f"percentile={percentile!r} is out of range; use 0 to 100, e.g. 10.")
-    frame_len = int(round(frame_s * fs))
-    if frame_len < 1:
-        raise ValueError(f"frame_s={frame_s:g} is under one sample at {fs:g} Hz; use at least {1 / fs:.3g} s.")
-    n_frames = x.size // frame_len
-    per_chunk = max(1, _CHUNK_SAMPLES // frame_len)
-    levels = []
-    for f0 in range(0, n_frames, per_chunk):
-        f1 = min(n_frames, f0 + per_chunk)
-        frames = x[f0 * frame_len : f1 * frame_len].astype(np.float64).reshape(f1 - f0, frame_len)
-        ms = np.einsum("ij,ij->i", frames, frames) / frame_len
-        ms = ms[ms > 0]
-        levels.append(10.0 * np.log10(ms))
-    if not levels or sum(v.size for v in levels) == 0:
-        return None
-    return float(np.percentile(np.concatenate(levels), percentile))
 
 
 # ----------------------------------------------------------------------------------- P.56

@@ -17,10 +17,15 @@ Two detectors vote, and a frame is speech only when both say so:
   sounds (hum, hiss, a tone) are the floor wherever they fill the channel, so they can never
   pass. The gate does not catch a leak well above the floor (on a channel that is otherwise
   digital silence, say); that is for the crosstalk check, which compares the two channels.
+  The floor is `speechqa.features.noise_floor`'s, on the VAD's own 32 ms frames, and it is the
+  one the SNR uses: `detect_speech_with_floor` returns it beside each channel's speech. Where
+  the channel has none (digital silence fills its quietest tenth: a muted leg zeroed by the
+  recorder) there is no gate, and the network alone decides.
 - **Onsets from the energy track.** The network is late on voiceless onsets; each start is moved
   back over at most `onset_extend_s` of contiguous audio above the gate (8 ms steps).
 
-`detect_speech` returns the raw, unbridged intervals; the timeline module bridges short gaps.
+`detect_speech_with_floor` (and `detect_speech`, the intervals alone) return the raw, unbridged
+intervals; the timeline module bridges short gaps.
 This module never opens an audio file; `load_vad_model` reads only the model it is pointed at.
 """
 
@@ -35,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from speechqa.errors import SpeechQAError
+from speechqa.features.noise_floor import DIGITAL_SILENCE_DBFS, frame_levels_dbfs, noise_floor_of_levels
 from speechqa.features.silero import STATE_SHAPE, SileroNet, probabilities, read_nets
 
 logger = logging.getLogger("speechqa")
@@ -50,9 +56,6 @@ _BLOCK_FRAMES = 2048  # windows per network call: its intermediates peak at ~22 
 _CHUNK_WINDOWS = 1875  # the signal is resampled and analysed 60 s (1875 windows of 32 ms) at a time
 
 _ONSET_SUBFRAMES = 4  # onsets are extended on 8 ms sub-frames (a quarter of a model window)
-
-# Frame levels are clipped here: digital silence reads as -100 dBFS instead of -inf.
-_LEVEL_FLOOR_DB = -100.0
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,38 @@ def speech_probabilities(
     return tracks.probabilities, tracks.hop_s
 
 
+@dataclass(frozen=True, eq=False)
+class ChannelSpeech:
+    """What the VAD found on one channel."""
+
+    intervals_s: np.ndarray
+    """Raw (unbridged) speech: float64 (n, 2) [start_s, end_s] rows, sorted, non-overlapping."""
+    noise_floor_dbfs: float | None
+    """The channel's noise floor (`speechqa.features.noise_floor`), measured on the VAD's 32 ms
+    frames at its model rate: the level the energy gate adds `energy_margin_db` to, and the one
+    the SNR subtracts. None where digital silence fills the channel's quietest frames."""
+
+
+def detect_speech_with_floor(
+    signals: np.ndarray,
+    sample_rate_hz: int,
+    *,
+    model: VadModel,
+    options: VadOptions = VadOptions(),
+) -> list[ChannelSpeech]:
+    """Speech and noise floor per channel, one list entry per channel (also for 1-D input).
+
+    signals: 1-D (one channel) or (channels, samples), floats in [-1, 1].
+    """
+    t = _frame_tracks(signals, sample_rate_hz, model, options)
+    duration_s = t.samples / options.sample_rate_hz
+    found = []
+    for p, lv, flv in zip(t.probabilities, t.levels_db, t.fine_levels_db):
+        floor = noise_floor_of_levels(lv, percentile=options.noise_floor_percentile)
+        found.append(ChannelSpeech(_channel_intervals(p, lv, flv, floor, t.hop_s, duration_s, options), floor))
+    return found
+
+
 def detect_speech(
     signals: np.ndarray,
     sample_rate_hz: int,
@@ -247,13 +282,9 @@ def detect_speech(
     """Raw (unbridged) speech intervals per channel: a list of float64 (n, 2) [start_s, end_s].
 
     signals: 1-D (one channel) or (channels, samples); one list entry per channel either way.
+    `detect_speech_with_floor` gives each channel's noise floor with them.
     """
-    t = _frame_tracks(signals, sample_rate_hz, model, options)
-    duration_s = t.samples / options.sample_rate_hz
-    return [
-        _channel_intervals(p, lv, flv, t.hop_s, duration_s, options)
-        for p, lv, flv in zip(t.probabilities, t.levels_db, t.fine_levels_db)
-    ]
+    return [c.intervals_s for c in detect_speech_with_floor(signals, sample_rate_hz, model=model, options=options)]
 
 
 @dataclass(frozen=True)
@@ -305,8 +336,8 @@ def _frame_tracks(signals: np.ndarray, sample_rate_hz: int, model: VadModel, opt
         before = with_context[:, -context:].copy()
         chunk_probs, state = _probabilities(with_context, net, state)
         probs.append(chunk_probs)
-        levels.append(frame_levels_db(frames, window))
-        fine_levels.append(frame_levels_db(frames, window // _ONSET_SUBFRAMES))
+        levels.append(frame_levels_dbfs(frames, window))
+        fine_levels.append(frame_levels_dbfs(frames, window // _ONSET_SUBFRAMES))
     if not probs:
         empty = np.zeros((channels, 0), dtype=np.float32)
         return _FrameTracks(empty, empty.astype(np.float64), empty.astype(np.float64), window / rate, 0)
@@ -323,12 +354,14 @@ def _channel_intervals(
     probs: np.ndarray,
     levels_db: np.ndarray,
     fine_levels_db: np.ndarray,
+    floor_dbfs: float | None,
     hop_s: float,
     duration_s: float,
     options: VadOptions,
 ) -> np.ndarray:
-    """One channel's frame tracks -> its raw speech intervals in seconds."""
-    gate_db = noise_floor_db(levels_db, options) + options.energy_margin_db
+    """One channel's frame tracks and noise floor -> its raw speech intervals in seconds."""
+    # No floor (digital silence fills the quietest frames): no gate beyond digital silence itself.
+    gate_db = (DIGITAL_SILENCE_DBFS if floor_dbfs is None else floor_dbfs) + options.energy_margin_db
     # The two detectors vote: a frame under the energy gate has probability 0 whatever Silero
     # said, so it can neither start speech nor hold it open.
     frames = _hysteresis(np.where(levels_db >= gate_db, probs, 0.0), hop_s, options)
@@ -339,39 +372,6 @@ def _channel_intervals(
         int(round(options.onset_extend_s / fine_hop_s)),
     )
     return _to_seconds(fine, fine_hop_s, duration_s, options.speech_pad_s)
-
-
-def frame_levels_db(x: np.ndarray, window: int) -> np.ndarray:
-    """RMS level (dBFS, clipped at -100) of each `window`-sample frame, the last one zero-padded.
-    x is (channels, samples); computed in float64 a bounded block at a time."""
-    channels, n = x.shape
-    frames = -(-n // window)
-    out = np.empty((channels, frames), dtype=np.float64)
-    per_block = max(1, (1 << 20) // window)
-    for f0 in range(0, frames, per_block):
-        f1 = min(frames, f0 + per_block)
-        block = np.zeros((channels, (f1 - f0) * window), dtype=np.float64)
-        part = x[:, f0 * window : f1 * window]
-        block[:, : part.shape[1]] = part
-        block = block.reshape(channels, f1 - f0, window)
-        out[:, f0:f1] = np.einsum("cfw,cfw->cf", block, block) / window
-    return np.maximum(10.0 * np.log10(np.maximum(out, 1e-30)), _LEVEL_FLOOR_DB)
-
-
-def noise_floor_db(levels_db: np.ndarray, options: VadOptions) -> float:
-    """A channel's noise floor (dBFS): a low percentile of its frame levels.
-
-    In a call each party is silent a good part of the time, so the quietest tenth of a channel's
-    frames is its line with nobody talking (digital silence counts, at -100 dBFS). Frames less
-    than `energy_margin_db` above it - the other party's leak, hum, hiss, comfort noise - are
-    never taken for speech. Relative to the channel, not an absolute dBFS threshold, because
-    line and handset gains differ by tens of dB between calls. A stationary sound (hum, a tone,
-    steady noise) *is* the floor wherever it fills the channel, so it can never pass the gate.
-    A clip that is speech from end to end loses its quietest tenth; calls are not like that.
-    """
-    if levels_db.size == 0:
-        return _LEVEL_FLOOR_DB
-    return float(np.percentile(levels_db, options.noise_floor_percentile))
 
 
 def _validate(signals: np.ndarray, sample_rate_hz: int) -> np.ndarray:
