@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from speechqa.audio import read_audio
-    from speechqa.call import judge
+    from speechqa.call import assess
     from speechqa.config import default_config
     from speechqa.features.vad import load_vad_model
     from speechqa.measure import measure_call
@@ -42,11 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         recording = read_audio(args.call, max_duration_s=config.measure.max_duration_s)
         stages["read"] = time.perf_counter() - start
         measurement = measure_call(
-            recording, measure=config.measure, score=config.score,
+            recording, measure=config.measure,
             hook=lambda name, seconds: stages.__setitem__(name, stages[name] + seconds),
         )
         t = time.perf_counter()
-        judge(measurement.metrics, measurement=measurement, config=config)
+        assess(measurement, score=config.score)
         stages["scoring"] = time.perf_counter() - t
         stages["total"] = time.perf_counter() - start
         if best is None or stages["total"] < best["total"]:

@@ -8,11 +8,8 @@ the guarantees of speechqa.warehouse hold whatever runs the calls.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 import os
-import secrets
 import time
 from collections import deque
 from collections.abc import Callable
@@ -22,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from speechqa import __version__
 from speechqa.config import Config, config_for_queue
 from speechqa.errors import SpeechQAError
 from speechqa.sources import CallSource, call_content_id, discover
-from speechqa.tables import STAGES, to_table
+from speechqa.names import STAGES
+from speechqa.runs import model_id, new_run_id, run_row, runs_with
+from speechqa.tables import to_table
 from speechqa.warehouse import Changes, Warehouse, WarehouseLock
 from speechqa.worker import Job, Outcome, process_call
 
@@ -61,32 +59,6 @@ class Progress:
 
 
 ExecutorFactory = Callable[[int], Executor]   # (threads per worker) -> a fresh executor
-
-
-def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-def model_id(config: Config) -> str:
-    """Which recogniser scored the calls: the model folder's name and the sha256 of its weights
-    (a hub model name as given)."""
-    asr = config.measure.asr
-    if not asr.enabled:
-        return "none"
-    weights = Path(asr.model) / "model.bin"
-    if not weights.is_file():
-        return asr.model
-    stat = weights.stat()
-    return f"{Path(asr.model).name}:{_sha256_prefix(str(weights), stat.st_size, stat.st_mtime_ns)}"
-
-
-@functools.lru_cache(maxsize=4)
-def _sha256_prefix(path: str, size: int, mtime_ns: int) -> str:   # size and time: a changed file is hashed again
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()[:12]
 
 
 def run_batch(
@@ -399,24 +371,3 @@ class _Run:
             audio_s=s.audio_s, **{f"stage_{name}_s": s.stages.get(name) for name in STAGES},
         )
         return runs_with(self.warehouse, row)
-
-
-def run_row(run_id: str, command: str, config: Config, *, started: datetime, status: str,
-            ended: datetime | None = None, **columns) -> dict:
-    """A row of the runs table: what every command records, and its own `columns`."""
-    ended = None if status == "running" else ended or datetime.now(timezone.utc)
-    return {
-        "run_id": run_id, "command": command, "status": status, "started_utc": started, "ended_utc": ended,
-        "speechqa_version": __version__, "measure_hash": config.measure_hash, "score_hash": config.score_hash,
-        **columns,
-    }
-
-
-def runs_with(warehouse: Warehouse, row: dict):
-    """The runs table with `row` added or updated. Call under the lock: any other run still
-    marked running was killed."""
-    previous = [r for r in warehouse.read("runs").to_pylist() if r["run_id"] != row["run_id"]]
-    for r in previous:
-        if r["status"] == "running":
-            r["status"] = "killed"
-    return to_table("runs", previous + [row])

@@ -12,6 +12,7 @@ from speechqa.errors import SpeechQAError
 
 EXIT_ERROR = 1   # a call could not be scored (bad input, no speech, ...)
 EXIT_USAGE = 2   # bad arguments or configuration
+MEASURING_COMMANDS = ("score", "batch")   # the commands with --agent, --model, --language, --no-asr
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,11 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# measure_hash = {cfg.measure_hash}\n# score_hash = {cfg.score_hash}")
         print(dump_config(cfg), end="")
         return 0
+    if args.command in MEASURING_COMMANDS:
+        cfg = _with_overrides(cfg, args)
     if args.command in ("batch", "rescore", "purge"):
         from speechqa import cli_warehouse
 
         return getattr(cli_warehouse, args.command)(args, cfg)
-    cfg = _with_overrides(cfg, args)
     return _score(args.paths, cfg, as_json=args.json, traceback=args.traceback)
 
 

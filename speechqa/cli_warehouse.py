@@ -30,11 +30,10 @@ def _sigterm_as_interrupt():
 
 
 def batch(args, cfg) -> int:
+    """`cfg` comes with the command line's [measure] choices (--agent, --model, ...) applied."""
     from speechqa.batch import run_batch
-    from speechqa.cli import _with_overrides
     from speechqa.progress import progress_for
 
-    cfg = _with_overrides(cfg, args)
     factory = None
     try:
         since = None if args.since is None else _as_utc(args.since, cfg.batch.sources.timezone)

@@ -2,7 +2,9 @@
 
 A change under [measure] means the audio must be processed again; a change under [score]
 (timing thresholds, criteria) can be re-applied to stored timelines and metrics.
-Loaded at the edge (CLI, pipelines) and passed down; nothing here is global.
+Loaded at the edge (CLI, pipelines) and passed down; nothing here is global. The options of each
+stage are defined in speechqa.options; this module only assembles, loads, checks and hashes them,
+and imports no stage.
 """
 
 from __future__ import annotations
@@ -11,30 +13,27 @@ import dataclasses
 import functools
 import hashlib
 import json
+import logging
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from speechqa.asr import AsrOptions
 from speechqa.errors import SpeechQAError
-from speechqa.features.vad import VadOptions
-from speechqa.pii import PiiOptions
-from speechqa.quality import QualityOptions
-from speechqa.scoring import Criterion
-from speechqa.script import ScriptOptions
-from speechqa.sources import CUSTOMER_ID_MODES, SourceOptions
-from speechqa.timeline import TimingOptions
+from speechqa.names import AGENT_CHOICES
+from speechqa.options import (
+    CUSTOMER_ID_MODES, AsrOptions, Criterion, PiiOptions, PitchOptions, QualityOptions, RateOptions, ScriptOptions,
+    SourceOptions, TimingOptions, TurnOptions, VadOptions,
+)
 
-AGENT_CHOICES = ("left", "right", "auto")
+log = logging.getLogger("speechqa")
 
-
-@dataclass(frozen=True)
-class PitchOptions:
-    fmin_hz: float = 60.0
-    fmax_hz: float = 400.0
-    hop_s: float = 0.01
+# Options that moved, and where to: an old configuration file is told, not just refused.
+MOVED = {
+    "score.timing.floor_take_s": "measure.turns.floor_take_s",
+    "score.timing.turn_end_silence_s": "measure.turns.turn_end_silence_s",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,7 @@ class MeasureConfig:
     gain_offset_left_db: float = 0.0     # added to levels measured on the left channel
     gain_offset_right_db: float = 0.0
     bridge_gap_s: float = 0.25           # speech gaps shorter than this are bridged in the timeline
+    turns: TurnOptions = field(default_factory=TurnOptions)
     vad: VadOptions = field(default_factory=VadOptions)
     pitch: PitchOptions = field(default_factory=PitchOptions)
     quality: QualityOptions = field(default_factory=QualityOptions)
@@ -53,12 +53,6 @@ class MeasureConfig:
     def __post_init__(self):
         if self.agent not in AGENT_CHOICES:
             raise ValueError(f"agent = {self.agent!r}; use one of {AGENT_CHOICES}")
-
-
-@dataclass(frozen=True)
-class RateOptions:
-    min_speech_s: float = 5.0   # a party's rate needs this much articulation time
-    min_pair_words: int = 3     # a caller->agent turn pair's rate ratio needs this many words per turn
 
 
 @dataclass(frozen=True)
@@ -172,9 +166,27 @@ def parse_config(text: str, *, source: str) -> Config:
         config = _build(Config, _overlay(tomllib.loads(default_config_text()), data), where="")
     except (TypeError, ValueError, KeyError) as exc:
         raise SpeechQAError(f"{source}: {exc}", error_type="bad_config") from None
-    for override in config.batch.overrides.values():   # a bad override fails now, not mid-batch
-        config_for_queue(config, override.queue)
+    configs = [config] + [config_for_queue(config, o.queue)[0] for o in config.batch.overrides.values()]
+    for warning in dict.fromkeys(w for c in configs for w in score_warnings(c.score)):   # a bad override fails now
+        log.warning("%s: %s", source, warning)
     return config
+
+
+# Metrics that count only silences of at least dead_air_s (0 when none reaches it).
+_DEAD_AIR_SECONDS = ("silence_max_s", "silence_total_s")
+
+
+def score_warnings(score: ScoreConfig) -> list[str]:
+    """What in a valid [score] is likely not meant: a silence threshold under dead_air_s can only
+    be failed by silences of dead_air_s or more, so it judges as if it were dead_air_s."""
+    dead_air_s = score.timing.dead_air_s
+    return [
+        f"criterion {c.id!r}: {c.metric} <= {c.threshold:g} s is below [score.timing] dead_air_s = {dead_air_s:g} s; "
+        f"only silences of {dead_air_s:g} s or more are counted, so any of them fails it. Lower dead_air_s "
+        f"to {c.threshold:g} or raise the threshold"
+        for c in score.criteria
+        if c.metric in _DEAD_AIR_SECONDS and c.direction in ("max", "abs_max") and 0 < c.threshold < dead_air_s
+    ]
 
 
 def dump_config(config: Config) -> str:
@@ -197,8 +209,12 @@ def _build(cls, data: dict, *, where: str):
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - known
+    moved = [f"{where}.{k}" for k in sorted(unknown) if f"{where}.{k}" in MOVED]
+    if moved:
+        raise ValueError("; ".join(f"{old} has moved to [{MOVED[old].rsplit('.', 1)[0]}] "
+                                 f"{MOVED[old].rsplit('.', 1)[1]}" for old in moved))
     if unknown:
-        raise KeyError(f"unknown key(s) {sorted(unknown)} in [{where or 'top level'}]; known: {sorted(known)}")
+        raise ValueError(f"unknown key(s) {sorted(unknown)} in [{where or 'top level'}]; known: {sorted(known)}")
     kwargs = {}
     for name, value in data.items():
         kwargs[name] = _convert(hints[name], value, where=f"{where}.{name}".strip("."))

@@ -1,56 +1,55 @@
-"""Measure one call: a Recording in, every metric out.
+"""Measure one call: a Recording in, what its audio says out, under [measure] only.
 
 Per channel, each frame track (VAD, pitch) is computed once; every per-party figure is a
-statistic over those tracks restricted to that party's speech. What needs the audio (quality,
-VAD, crosstalk, roles, ASR and PII masking, levels, pitch, turn statistics and pair levels) is
-measured here into a speechqa.stored.StoredCall; what depends on [score] is computed from that
-by speechqa.stored.score_stored, the same function `rescore` runs on stored calls.
+statistic over those tracks restricted to that party's speech. A Measurement holds measured data
+only: the quality flags, the speech timelines, the measured turns with each turn's level, F0 and
+words, the caller->agent level pairs, the per-party audio figures and the (PII-masked) words.
+Nothing here reads [score]: speechqa.derive turns a Measurement into metrics under [score], and
+speechqa.judge turns metrics into verdicts, at measure time and at `rescore` time alike.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
-from collections.abc import Callable
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from speechqa.audio import Recording, require_signal
-from speechqa.config import MeasureConfig, ScoreConfig
+from speechqa.config import MeasureConfig
 from speechqa.errors import SpeechQAError
-from speechqa.features.loudness import active_speech_level, integrated_loudness, noise_floor_dbfs
+from speechqa.features.loudness import active_speech_level, integrated_loudness
 from speechqa.features.pitch import PitchTrack, pitch_stats, track_pitch
-from speechqa.features.vad import detect_speech, load_vad_model
+from speechqa.features.vad import detect_speech_with_floor, load_vad_model
 from speechqa.lexicon import load_lexicon
+from speechqa.names import CALL, CHANNELS, PARTIES
 from speechqa.pii import mask_utterances
-from speechqa.quality import channel_correlation, clipping_share, high_band_share, leak_intervals
-from speechqa.roles import CHANNEL_NAMES, Roles, assign_roles, first_speaker
-from speechqa.stored import LevelPair, StoredCall, score_stored
-from speechqa.timeline import PARTIES, Event, Turn, analyse_conversation, bridge_gaps, subtract, total_s
+from speechqa.quality import Quality, channel_correlation, clipping_share, high_band_share, leak_intervals
+from speechqa.roles import Roles, assign_roles, first_speaker
+from speechqa.stages import StageHook, no_hook, timed
+from speechqa.timeline import Event, Turn, bridge_gaps, find_turns, subtract, total_s
 from speechqa.transcript import Utterance
-from speechqa.words import turn_words
+from speechqa.words import mean_word_probability, turn_words
 
 log = logging.getLogger("speechqa")
 
-StageHook = Callable[[str, float], None]   # called with (stage name, seconds) after each stage
-
-
-def no_hook(stage: str, seconds: float) -> None:
-    """The default stage hook: does nothing."""
-
-
-@contextmanager
-def _stage(hook: StageHook, name: str):
-    start = time.perf_counter()
-    yield
-    hook(name, time.perf_counter() - start)
-
-
 PER_TURN_LEVEL_MIN_S = 1.0    # criteria.md: per-turn levels use P.56 over turns of 1 s or more
 PER_TURN_MIN_VOICED_S = 0.5   # a turn's median F0 needs this much voiced speech (50 frames)
+
+# The metrics measured from the samples, stored as measured. Per party: P.56 level, BS.1770
+# loudness and noise floor (gain offsets applied to the first two), pitch over the party's speech
+# and the voiced time it rests on. A mono call has MONO_AUDIO_METRIC_NAMES only.
+_PARTY_AUDIO = ("level_dbfs", "loudness_lufs", "noise_floor_dbfs", "f0_median_hz", "f0_sd_st", "f0_range_st", "voiced_s")
+MONO_AUDIO_METRIC_NAMES: tuple[str, ...] = (
+    "duration_s",
+    "snr_db",          # speech level over noise floor, the worse channel (mono: the one channel)
+)
+AUDIO_METRIC_NAMES: tuple[str, ...] = (
+    *MONO_AUDIO_METRIC_NAMES,
+    "level_diff_db",   # agent - caller level: a difference of two audio metrics
+    *(f"{party}_{name}" for party in PARTIES for name in _PARTY_AUDIO),
+)
 
 
 @dataclass(frozen=True)
@@ -60,12 +59,12 @@ class ChannelTracks:
     speech: np.ndarray        # bridged speech intervals (s), leak removed
     leaked_s: float           # speech removed as the other channel's leak
     noise_floor_dbfs: float | None
-    pitch: object             # features.pitch.PitchTrack
+    pitch: PitchTrack
 
 
 @dataclass(frozen=True)
 class TurnStats:
-    """One turn (of the measuring configuration's turns) and what its audio and words say."""
+    """A measured turn ([measure.turns]) and what its audio and words say."""
 
     party: str
     start_s: float
@@ -75,45 +74,108 @@ class TurnStats:
     articulation_syll_per_s: float | None  # syllables per second of the party's speech in the turn; None without ASR
     words: int | None                      # the turn's words (speechqa.rate's assignment); None without ASR
 
+    @property
+    def turn(self) -> Turn:
+        return Turn(self.party, self.start_s, self.end_s)
+
 
 @dataclass(frozen=True)
+class LevelPair:
+    """A caller turn answered by an agent turn (both >= 1 s) and the loudness match of that
+    exchange: agent - caller P.56 level over each whole turn (dB), gain offsets applied.
+    Times in seconds from the start of the recording."""
+
+    caller_start_s: float
+    caller_end_s: float
+    agent_start_s: float
+    agent_end_s: float
+    level_diff_db: float
+
+
+@dataclass(frozen=True, eq=False)   # eq=False: numpy arrays have no single truth value
 class Measurement:
+    """What the audio of a call says under [measure]; all of it but `pitch` is stored as rows.
+
+    mono: one channel of speech (one channel, or dual mono): no channel is a party's.
+    diarized: the parties of a mono call were split by diarization (not available yet), so
+        the per-party figures exist although `mono` is true.
+    audio_metrics: name -> value for AUDIO_METRIC_NAMES (MONO_AUDIO_METRIC_NAMES unless split
+        into parties); None when unmeasured.
+    speech: party ("agent", "caller"; "call" when not split) -> (n, 2) float64 [start_s, end_s]
+        rows: that party's speech, crosstalk removed, gaps < bridge_gap_s bridged.
+    turns: the turns under [measure.turns], each with its measured statistics; backchannels:
+        the short speech inside the other's turn that find_turns set aside.
+    level_pairs: caller->agent turn pairs, both turns >= 1 s, and their level differences.
+    language: the transcript's language ("ru", "en"); None when the call was not transcribed
+        ([measure.asr] off), which leaves the word metrics unmeasured. With a language the word
+        metrics are measured, from `utterances` even when there are none (0 words).
+    utterances: what was said, PII-masked as configured, with words and their times (s).
+    pitch: party -> its channel's F0 track (not stored: empty when read back from a warehouse).
+    """
+
     duration_s: float
     roles: Roles
-    quality: dict
-    metrics: dict                      # every name of speechqa.metrics, None when unmeasured
-    unmeasured: dict[str, str]         # metric -> why it is None
-    speech: dict[str, np.ndarray]      # party (or "call" for mono) -> speech intervals
-    turns: tuple[Turn, ...]
-    turn_pairs: tuple[LevelPair, ...]
-    events: tuple[Event, ...]
-    evidence: dict[str, list[tuple[float, float]]]
-    stored: StoredCall                           # what rescoring needs: score_stored(stored) gave the above
-    language: str | None = None                  # the transcript's language, None without ASR
-    language_method: str | None = None           # "config" or "detected"
-    utterances: tuple[Utterance, ...] = ()       # PII-masked as configured
-    notes: dict[str, str] = dataclasses.field(default_factory=dict)   # metric -> what decided it
-    turn_stats: tuple[TurnStats, ...] = ()       # per turn, on the measuring configuration's turns
+    quality: Quality
+    audio_metrics: dict[str, float | int | None]
+    speech: dict[str, np.ndarray]
+    mono: bool
+    diarized: bool = False
+    turns: tuple[TurnStats, ...] = ()
+    backchannels: tuple[Event, ...] = ()
+    level_pairs: tuple[LevelPair, ...] = ()
+    language: str | None = None
+    language_method: str | None = None       # "config" or "detected"
+    utterances: tuple[Utterance, ...] = ()
+    pitch: dict[str, PitchTrack] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.diarized and not self.mono:
+            raise ValueError("diarized is for mono calls: a stereo call's parties come from its channels")
+        names = AUDIO_METRIC_NAMES if self.split else MONO_AUDIO_METRIC_NAMES
+        unknown, missing = sorted(set(self.audio_metrics) - set(names)), sorted(set(names) - set(self.audio_metrics))
+        if unknown or missing:
+            raise ValueError(f"audio_metrics {unknown} are not measured from audio for this call, {missing} are "
+                             f"missing; give exactly speechqa.measure.{'AUDIO' if self.split else 'MONO_AUDIO'}"
+                             "_METRIC_NAMES (None for unmeasured)")
+        parties = set(PARTIES) if self.split else {CALL}
+        if set(self.speech) != parties:
+            raise ValueError(f"speech has parties {sorted(self.speech)}; this call needs exactly {sorted(parties)}")
+        object.__setattr__(self, "speech", {p: _intervals(v, party=p) for p, v in self.speech.items()})
+        if self.language is None and self.utterances:
+            raise ValueError("utterances given without their language; a transcribed call has one ('ru', 'en')")
+        if not self.split and (self.turns or self.level_pairs or self.backchannels):
+            raise ValueError("a call not split into parties has no turns, backchannels or level pairs")
+
+    @property
+    def split(self) -> bool:
+        """Whether the call's speech is split into agent and caller (channels or diarization)."""
+        return not self.mono or self.diarized
+
+    @property
+    def transcribed(self) -> bool:
+        """Whether speech recognition ran on the call (its words are measured, maybe none)."""
+        return self.language is not None
+
+    @property
+    def plain_turns(self) -> tuple[Turn, ...]:
+        return tuple(t.turn for t in self.turns)
 
 
 def measure_call(
     recording: Recording,
     *,
     measure: MeasureConfig,
-    score: ScoreConfig,
     transcriber=None,
     hook: StageHook = no_hook,
 ) -> Measurement:
-    """All metrics of one call. Raises SpeechQAError(no_speech) when nobody speaks.
+    """What the audio of one call says. Raises SpeechQAError(no_speech) when nobody speaks.
     `transcriber` (a speechqa.asr.Transcriber, or None for no words) transcribes each channel;
-    `hook(stage, seconds)` hears how long each stage took (benchmarks, run manifests).
-    What needs the audio is measured here into a StoredCall; everything that depends on [score]
-    comes from speechqa.stored.score_stored, the function `rescore` runs on stored calls."""
+    `hook(stage, seconds)` hears how long each stage took (benchmarks, run manifests)."""
     require_signal(recording)
     samples, sr = recording.samples, recording.sample_rate_hz
-    with _stage(hook, "quality"):
-        quality = _recording_quality(recording, options=measure.quality)
-    if quality["dual_mono"]:
+    with timed(hook, "quality"):
+        flags = _recording_flags(recording, options=measure.quality)
+    if flags["dual_mono"]:
         samples = samples.mean(axis=0, keepdims=True)
 
     tracks = _channel_tracks(samples, sr, measure=measure, hook=hook)
@@ -123,33 +185,32 @@ def measure_call(
             "calls speech: music, tones or noise only?)",
             error_type="no_speech",
         )
-    quality["crosstalk_s"] = sum(t.leaked_s for t in tracks)
-    quality["crosstalk"] = quality["crosstalk_s"] > 0
+    flags["crosstalk_s"] = sum(t.leaked_s for t in tracks)
+    flags["crosstalk"] = flags["crosstalk_s"] > 0
 
     transcript = None
     if transcriber is not None:
         speech_by_channel = [t.speech for t in tracks]
-        first = CHANNEL_NAMES.index(measure.agent) if measure.agent in CHANNEL_NAMES else first_speaker(speech_by_channel)
-        with _stage(hook, "asr"):
+        first = CHANNELS.index(measure.agent) if measure.agent in CHANNELS else first_speaker(speech_by_channel)
+        with timed(hook, "asr"):
             transcript = transcriber.transcribe(samples, sr, speech_by_channel, first_channel=min(first, len(tracks) - 1))
 
     if len(tracks) == 1:
-        return _measure_mono(recording, samples[0], tracks[0], quality, transcript, measure=measure, score=score, hook=hook)
-    return _measure_two_party(recording, samples, tracks, quality, transcript, transcriber,
-                              measure=measure, score=score, hook=hook)
+        return _measure_mono(recording, samples[0], tracks[0], flags, transcript, measure=measure)
+    return _measure_two_party(recording, samples, tracks, flags, transcript, transcriber, measure=measure, hook=hook)
 
 
-def _measure_two_party(recording, samples, tracks, quality, transcript, transcriber, *, measure, score, hook) -> Measurement:
+def _measure_two_party(recording, samples, tracks, flags, transcript, transcriber, *, measure, hook) -> Measurement:
     sr = recording.sample_rate_hz
     roles = assign_roles(
         [t.speech for t in tracks],
         agent=measure.agent,
         utterances_by_channel=None if transcript is None else [list(c) for c in transcript.channels],
-        # The shipped lexicon only: roles are measured, and [score.lexicon] additions must not
-        # change them, or a stored call could not be rescored under new lexicon additions.
+        # The shipped lexicon only: roles are measured, and [score.lexicon] additions must not change them.
         lexicon=None if transcript is None else load_lexicon(transcript.language),
     )
-    channel_of = {"agent": roles.agent_channel, "caller": 1 - roles.agent_channel}
+    agent = CHANNELS.index(roles.agent_channel)
+    channel_of = {"agent": agent, "caller": 1 - agent}
     offsets_db = (measure.gain_offset_left_db, measure.gain_offset_right_db)
     speech = {party: tracks[channel_of[party]].speech for party in PARTIES}
     audio = _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook)
@@ -157,60 +218,59 @@ def _measure_two_party(recording, samples, tracks, quality, transcript, transcri
     language = None if transcript is None else transcript.language
     utterances = ()
     if transcript is not None:
-        with _stage(hook, "words"):
-            # Masked before any word metric: the stored words are the masked ones, and a rescore
-            # must count what a fresh measurement counts.
-            utterances = mask_utterances(
+        with timed(hook, "words"):
+            # Masked before any word is counted: the stored words are the masked ones, and a
+            # rescore must count what a fresh measurement counts.
+            utterances = tuple(mask_utterances(
                 _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure), options=measure.pii
-            )
-    # Turn statistics and pair levels need the audio, so they are measured on the turns of the
-    # measuring [score.timing]; score_stored derives those same turns again below.
-    with _stage(hook, "timeline"):
-        turns = analyse_conversation(speech, options=score.timing).turns
+            ))
+    with timed(hook, "timeline"):
+        turns, backchannels = find_turns(speech, options=measure.turns)
     turn_stats = _turn_stats(samples, sr, turns, tracks, speech, channel_of, offsets_db, utterances,
                              language=language, hook=hook)
-    stored = StoredCall(audio_metrics=audio, speech=speech, mono=False, language=language,
-                        utterances=utterances, level_pairs=tuple(_level_pairs(turn_stats)))
-    with _stage(hook, "score"):
-        derived = score_stored(stored, score=score)
-    quality["snr_db"] = audio["snr_db"]
-    if transcript is not None:
-        quality["asr_confidence"] = derived.metrics["asr_confidence"]
-    return _measurement(recording, roles, quality, stored, derived, transcript, turn_stats)
-
-
-def _measurement(recording, roles, quality, stored, derived, transcript, turn_stats=()) -> Measurement:
+    quality = Quality(**flags, snr_db=audio["snr_db"],
+                      asr_confidence=None if transcript is None else mean_word_probability(utterances))
     return Measurement(
-        duration_s=recording.duration_s,
-        roles=roles,
-        quality=quality,
-        metrics=derived.metrics,
-        unmeasured=derived.unmeasured,
-        speech=stored.speech,
-        turns=derived.turns,
-        turn_pairs=stored.level_pairs,
-        events=derived.events,
-        evidence=derived.evidence,
-        stored=stored,
-        language=stored.language,
-        language_method=None if transcript is None else transcript.method,
-        utterances=stored.utterances,
-        notes=derived.notes,
-        turn_stats=tuple(turn_stats),
+        duration_s=recording.duration_s, roles=roles, quality=quality, audio_metrics=audio, speech=speech,
+        mono=False, turns=tuple(turn_stats), backchannels=tuple(backchannels),
+        level_pairs=tuple(_level_pairs(turn_stats)), language=language,
+        language_method=None if transcript is None else transcript.method, utterances=utterances,
+        pitch={party: tracks[channel_of[party]].pitch for party in PARTIES},
+    )
+
+
+def _measure_mono(recording: Recording, signal: np.ndarray, track: ChannelTracks, flags: dict, transcript, *,
+                  measure: MeasureConfig) -> Measurement:
+    level = active_speech_level(signal, recording.sample_rate_hz, segments=track.speech).level_dbfs
+    snr_db = None if level is None or track.noise_floor_dbfs is None else level - track.noise_floor_dbfs
+    utterances = () if transcript is None else tuple(mask_utterances(transcript.channels[0], options=measure.pii))
+    roles = Roles(
+        agent_channel=None,
+        method="mono",
+        evidence="two channels carrying one signal (dual mono)" if flags["dual_mono"] else "one channel",
+    )
+    quality = Quality(**flags, snr_db=snr_db,
+                      asr_confidence=None if transcript is None else mean_word_probability(utterances))
+    return Measurement(
+        duration_s=recording.duration_s, roles=roles, quality=quality,
+        audio_metrics={"duration_s": recording.duration_s, "snr_db": snr_db}, speech={CALL: track.speech},
+        mono=True, language=None if transcript is None else transcript.language,
+        language_method=None if transcript is None else transcript.method, utterances=utterances,
+        pitch={CALL: track.pitch},
     )
 
 
 def _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook) -> dict:
     """Loudness and pitch of each party over its own speech, gain offsets applied; the level
-    match and the SNR from them (speechqa.stored.AUDIO_METRIC_NAMES but duration_s)."""
+    match and the SNR from them (AUDIO_METRIC_NAMES but duration_s)."""
     values = {}
     for party in PARTIES:
         ch = channel_of[party]
         signal, track = samples[ch], tracks[ch]
-        with _stage(hook, "loudness"):
+        with timed(hook, "loudness"):
             level = active_speech_level(signal, sr, segments=speech[party]).level_dbfs
             lufs = integrated_loudness(signal, sr, segments=speech[party])
-        with _stage(hook, "pitch"):
+        with timed(hook, "pitch"):
             stats = pitch_stats(track.pitch, segments=speech[party])
         values.update({
             f"{party}_level_dbfs": None if level is None else level + offsets_db[ch],
@@ -221,8 +281,8 @@ def _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook) ->
             f"{party}_f0_range_st": stats.range_st,
             f"{party}_voiced_s": stats.voiced_s,
         })
-    if values["agent_level_dbfs"] is not None and values["caller_level_dbfs"] is not None:
-        values["level_diff_db"] = values["agent_level_dbfs"] - values["caller_level_dbfs"]
+    agent, caller = values["agent_level_dbfs"], values["caller_level_dbfs"]
+    values["level_diff_db"] = None if agent is None or caller is None else agent - caller
     values["snr_db"] = _snr_db(values)
     return values
 
@@ -243,39 +303,40 @@ def _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, 
     return sorted(utterances, key=lambda u: u.start_s)
 
 
-def _recording_quality(recording: Recording, *, options) -> dict:
+def _recording_flags(recording: Recording, *, options) -> dict:
+    """The quality flags that need only the samples (Quality's fields up to crosstalk)."""
     samples, sr = recording.samples, recording.sample_rate_hz
-    quality = {
+    share = max(clipping_share(ch) for ch in samples)
+    flags = {
         "narrowband": recording.source_sample_rate_hz <= 8000
         or max(high_band_share(ch, sr) for ch in samples) < options.narrowband_max_share,
-        "clipping_share": max(clipping_share(ch) for ch in samples),
+        "clipping": share >= options.clipping_share,
+        "clipping_share": share,
         "truncated": recording.truncated,
         "dual_mono": False,
         "channel_correlation": None,
     }
-    quality["clipping"] = quality["clipping_share"] >= options.clipping_share
     if recording.channels == 2:
         corr = channel_correlation(samples[0], samples[1])
-        quality["channel_correlation"] = corr
-        quality["dual_mono"] = corr >= options.dual_mono_correlation
-    return quality
+        flags["channel_correlation"] = corr
+        flags["dual_mono"] = corr >= options.dual_mono_correlation
+    return flags
 
 
 def _channel_tracks(samples: np.ndarray, sr: int, *, measure: MeasureConfig, hook: StageHook) -> list[ChannelTracks]:
-    with _stage(hook, "vad"):
-        raw = detect_speech(samples, sr, model=load_vad_model(), options=measure.vad)
+    with timed(hook, "vad"):
+        found = detect_speech_with_floor(samples, sr, model=load_vad_model(), options=measure.vad)
+        raw = [c.intervals_s for c in found]
         speech = [bridge_gaps(r, max_gap_s=measure.bridge_gap_s) for r in raw]
     leaks = [np.zeros((0, 2)) for _ in speech]
     if len(speech) == 2:
-        with _stage(hook, "crosstalk"):
+        with timed(hook, "crosstalk"):
             for ch in (0, 1):
                 leaks[ch] = leak_intervals(samples[ch], samples[1 - ch], speech[ch], sr, options=measure.quality)
     tracks = []
     p = measure.pitch
     for ch, signal in enumerate(samples):
-        with _stage(hook, "loudness"):
-            floor = noise_floor_dbfs(signal, sr)
-        with _stage(hook, "pitch"):
+        with timed(hook, "pitch"):
             pitch = track_pitch(signal, sr, fmin_hz=p.fmin_hz, fmax_hz=p.fmax_hz, hop_s=p.hop_s)
         tracks.append(
             ChannelTracks(
@@ -285,54 +346,28 @@ def _channel_tracks(samples: np.ndarray, sr: int, *, measure: MeasureConfig, hoo
                     subtract(raw[ch], leaks[ch], min_s=measure.vad.min_speech_s), max_gap_s=measure.bridge_gap_s
                 ),
                 leaked_s=total_s(leaks[ch]),
-                noise_floor_dbfs=floor,
+                noise_floor_dbfs=found[ch].noise_floor_dbfs,   # the VAD gate's floor: one floor for both
                 pitch=pitch,
             )
         )
     return tracks
 
 
-def _measure_mono(
-    recording: Recording, signal: np.ndarray, track: ChannelTracks, quality: dict, transcript, *,
-    measure: MeasureConfig, score: ScoreConfig, hook: StageHook,
-) -> Measurement:
-    level = active_speech_level(signal, recording.sample_rate_hz, segments=track.speech).level_dbfs
-    snr_db = None if level is None or track.noise_floor_dbfs is None else level - track.noise_floor_dbfs
-    stored = StoredCall(
-        audio_metrics={"duration_s": recording.duration_s, "snr_db": snr_db},
-        speech={"call": track.speech},
-        mono=True,
-        language=None if transcript is None else transcript.language,
-        utterances=() if transcript is None else mask_utterances(transcript.channels[0], options=measure.pii),
-    )
-    with _stage(hook, "score"):
-        derived = score_stored(stored, score=score)
-    quality["snr_db"] = snr_db
-    if transcript is not None:
-        quality["asr_confidence"] = derived.metrics["asr_confidence"]
-    roles = Roles(
-        agent_channel=None,
-        method="mono",
-        evidence="two channels carrying one signal (dual mono)" if quality["dual_mono"] else "one channel",
-    )
-    return _measurement(recording, roles, quality, stored, derived, transcript)
-
-
 def _turn_stats(samples, sr, turns, tracks, speech, channel_of, offsets_db, utterances, *, language, hook) -> list[TurnStats]:
     """Level, median F0 and (with a transcript) words and articulation rate of each turn."""
     words = [None] * len(turns)
     if language is not None:
-        with _stage(hook, "words"):
+        with timed(hook, "words"):
             words = turn_words(turns, list(utterances), speech, language=language)
     stats = []
     for turn, said in zip(turns, words):
         ch = channel_of[turn.party]
         level = None
         if turn.duration_s >= PER_TURN_LEVEL_MIN_S:
-            with _stage(hook, "loudness"):
+            with timed(hook, "loudness"):
                 a, b = int(turn.start_s * sr), int(turn.end_s * sr)
                 level = active_speech_level(samples[ch, a:b], sr).level_dbfs
-        with _stage(hook, "pitch"):
+        with timed(hook, "pitch"):
             f0 = _turn_f0_median_hz(tracks[ch].pitch, turn, speech[turn.party])
         stats.append(TurnStats(
             party=turn.party, start_s=turn.start_s, end_s=turn.end_s,
@@ -374,3 +409,12 @@ def _snr_db(values: dict) -> float | None:
         if values.get(f"{p}_level_dbfs") is not None and values.get(f"{p}_noise_floor_dbfs") is not None
     ]
     return min(snrs) if snrs else None
+
+
+def _intervals(value, *, party: str) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.size == 0:
+        return array.reshape(0, 2)
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(f"speech[{party!r}] has shape {array.shape}; give (n, 2) rows of [start_s, end_s]")
+    return array

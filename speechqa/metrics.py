@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from speechqa.names import PARTIES
+
 
 @dataclass(frozen=True)
 class MetricSpec:
@@ -25,7 +27,7 @@ def _party(template: str, dtype: str, description: str, support: str | None) -> 
             description.format(p=party),
             support.format(p=party) if support else None,
         )
-        for party in ("agent", "caller")
+        for party in PARTIES
     ]
 
 
@@ -50,11 +52,12 @@ def _build() -> tuple[MetricSpec, ...]:
         MetricSpec("turns_total", "int", "turns of both parties", None),
         *_party("{p}_level_dbfs", "float", "active speech level, ITU-T P.56 method B, over the {p}'s speech, gain offset applied", "{p}_talk_s"),
         *_party("{p}_loudness_lufs", "float", "integrated loudness, ITU-R BS.1770-4, over the {p}'s turns >= 0.4 s", "{p}_talk_s"),
-        *_party("{p}_noise_floor_dbfs", "float", "the noise floor of the {p}'s channel (10th percentile of 20 ms frame levels)", None),
+        *_party("{p}_noise_floor_dbfs", "float", "the noise floor of the {p}'s channel, the one the VAD gates on (10th percentile of its 32 ms frame levels; None when that is digital silence)", None),
         MetricSpec("level_diff_db", "float", "agent level - caller level (P.56); positive: the agent is louder", "level_support_s"),
         MetricSpec("level_diff_pair_median_db", "float", "median over adjacent caller->agent turn pairs (turns >= 1 s) of agent - caller turn level", "level_pairs"),
         MetricSpec("level_pairs", "int", "caller->agent turn pairs with both turns >= 1 s", None),
         MetricSpec("level_support_s", "float", "the shorter of the two parties' talk times", None),
+        MetricSpec("level_match_slope_db_per_min", "float", "slope over the call of |level difference| of the pairs, dB per minute (negative: converges)", "level_pairs"),
         *_party("{p}_f0_median_hz", "float", "median F0 over the {p}'s voiced frames (RAPT)", "{p}_voiced_s"),
         *_party("{p}_f0_sd_st", "float", "SD of the {p}'s F0 in semitones about its own median (octave jumps folded)", "{p}_voiced_s"),
         *_party("{p}_f0_range_st", "float", "10-90 percentile range of the {p}'s F0 in semitones", "{p}_voiced_s"),
@@ -81,7 +84,6 @@ def _words() -> tuple[MetricSpec, ...]:
         MetricSpec("rate_pairs", "int", "caller->agent turn pairs with enough words for a rate ratio", None),
         MetricSpec("rate_ratio_pair_median", "float", "median of the per-pair agent / caller articulation rate", "rate_pairs"),
         MetricSpec("rate_match_slope_per_min", "float", "slope over the call of |log2 rate ratio| of the pairs, per minute (negative: the agent converges)", "rate_pairs"),
-        MetricSpec("level_match_slope_db_per_min", "float", "slope over the call of |level difference| of the pairs, dB per minute (negative: converges)", "level_pairs"),
         MetricSpec("agent_greeting", "int", "1 when the agent greets within greeting_within_s of its first words", "agent_words"),
         MetricSpec("agent_self_introduction", "int", "1 when the agent names itself or the company within greeting_within_s", "agent_words"),
         MetricSpec("agent_recording_notice", "int", "1 when the agent says the call is recorded within recording_notice_within_s", "agent_words"),
@@ -107,11 +109,17 @@ METRIC_NAMES: tuple[str, ...] = tuple(spec.name for spec in METRICS)
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in METRICS}
 
 
-def conform(values: dict) -> dict[str, float | int | None]:
-    """All metric names in registry order, with the registry's types; missing values None."""
+def conform(values: dict, *, produced) -> dict[str, float | int | None]:
+    """All metric names in registry order, with the registry's types. `produced`: the names the
+    producers that ran declare; each must be in `values` (None when unmeasured), and `values`
+    holds nothing else. The names no producer ran for are None."""
     unknown = set(values) - set(BY_NAME)
     if unknown:
         raise KeyError(f"metrics not in speechqa.metrics.METRICS: {sorted(unknown)}")
+    missing, undeclared = set(produced) - set(values), set(values) - set(produced)
+    if missing or undeclared:
+        raise KeyError(f"a metric producer broke its declaration: declared but not produced {sorted(missing)}, "
+                       f"produced but not declared {sorted(undeclared)} (a bug in speechqa)")
     out = {}
     for spec in METRICS:
         value = values.get(spec.name)

@@ -12,24 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from speechqa.options import PiiOptions
 from speechqa.transcript import Utterance, Word
 
 PLACEHOLDERS = {"email": "[EMAIL]", "card": "[CARD]", "phone": "[PHONE]", "number": "[NUMBER]"}
-
-
-@dataclass(frozen=True)
-class PiiOptions:
-    enabled: bool = True         # False: nothing is masked
-    cards: bool = True           # Luhn-valid runs of 13-19 digits, possibly in groups
-    phones: bool = True          # Russian (+7 / 8) and international numbers
-    emails: bool = True          # written and spoken addresses
-    number_words: bool = True    # runs of spelled-out numbers or written 1-4 digit groups
-    min_number_words: int = 4    # the shortest such run that is masked
-
-    def __post_init__(self):
-        if not (isinstance(self.min_number_words, int) and self.min_number_words >= 1):
-            raise ValueError(f"pii option min_number_words={self.min_number_words!r} must be a whole "
-                             "number of at least 1 (the default is 4)")
 
 
 @dataclass(frozen=True)

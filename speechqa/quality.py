@@ -5,25 +5,32 @@ Pure functions over arrays; each says how much a measurement of the call can be 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from speechqa.options import QualityOptions
 from speechqa.timeline import bridge_gaps
 
 
 @dataclass(frozen=True)
-class QualityOptions:
-    dual_mono_correlation: float = 0.95   # channels this alike are one signal twice
-    crosstalk_correlation: float = 0.6    # a segment this alike to the other channel is leak
-    crosstalk_max_lag_s: float = 0.25
-    clipping_share: float = 0.001         # share of samples at full scale that flags clipping
-    narrowband_max_share: float = 0.001   # energy share above 4 kHz below which audio is phone-band
+class Quality:
+    """How far a call's measurements can be trusted: flags and the figures behind them."""
 
-    def __post_init__(self):
-        for name in ("dual_mono_correlation", "crosstalk_correlation"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ValueError(f"{name} = {getattr(self, name)!r} must be in (0, 1]")
+    narrowband: bool                    # phone-band audio (8 kHz, or no energy above 4 kHz)
+    clipping: bool                      # clipping_share reached [measure.quality] clipping_share
+    clipping_share: float               # share of samples at full scale, the worse channel
+    truncated: bool                     # the file ended before its header said it would
+    dual_mono: bool                     # two channels carrying one signal: measured as mono
+    channel_correlation: float | None   # of the two channels at lag 0; None for one channel
+    crosstalk: bool                     # some speech was the other channel leaking in
+    crosstalk_s: float                  # how much, both channels together
+    snr_db: float | None                # speech level over noise floor, the worse channel
+    asr_confidence: float | None = None # mean recogniser probability of the words; None without ASR
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
 
 def channel_correlation(left: np.ndarray, right: np.ndarray, *, chunk: int = 1 << 20) -> float:

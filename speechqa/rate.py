@@ -25,9 +25,10 @@ Definitions
   each with >= min_pair_words words and some speech: the ratio of the two turns' articulation
   rates (agent / caller), timed at the agent turn's start.
 - Match slopes: least-squares slope per minute of a mismatch against the pair's time; negative
-  = the agent converges on the caller. Level: |level difference| in dB. Rate: |log2(rate
-  ratio)|, because log2 is symmetric: an agent twice as fast (2.0) and half as fast (0.5) are
-  equally far from a match, where |ratio - 1| would score them 1.0 and 0.5.
+  = the agent converges on the caller. Level (speechqa.derive, from the measured level pairs):
+  |level difference| in dB. Rate: |log2(rate ratio)|, because log2 is symmetric: an agent
+  twice as fast (2.0) and half as fast (0.5) are equally far from a match, where |ratio - 1|
+  would score them 1.0 and 0.5.
 """
 
 from __future__ import annotations
@@ -37,11 +38,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from speechqa.names import LANGUAGES, PARTIES
 from speechqa.timeline import Turn, intersection, total_s, union
 from speechqa.transcript import Word
 
-LANGUAGES = ("ru", "en")
-PARTIES = ("agent", "caller")
+# What rate_metrics produces (speechqa.metrics checks that they all come).
+RATE_METRICS = (
+    *(f"{p}_{name}" for p in PARTIES for name in ("rate_wpm", "rate_syll_per_s", "articulation_syll_per_s")),
+    "rate_ratio", "rate_pairs", "rate_ratio_pair_median", "rate_match_slope_per_min",
+)
 
 _RU_VOWELS = frozenset("аеёиоуыэюя")
 _LETTER_RUNS = re.compile(r"[a-z]+|[а-яё]+")
@@ -175,7 +180,7 @@ def party_rate(words: list[Word], turns: list[Turn], speech: np.ndarray, *, lang
         raise ValueError(f"min_speech_s = {min_speech_s!r} must be >= 0 seconds")
     _check_language(language)
     n_words = n_syll = 0
-    for bucket in _assign(words, turns):
+    for bucket in assign_words(words, turns):
         n_words += len(bucket)
         n_syll += sum(count_syllables(w.text, language=language) for w in bucket)
     spans = union(np.array([(t.start_s, t.end_s) for t in turns], dtype=float).reshape(-1, 2))
@@ -203,7 +208,7 @@ def pair_rates(turns: list[Turn], words_by_party: dict[str, list[Word]], speech_
     for party in PARTIES:
         own = [t for t in turns if t.party == party]
         speech = union(speech_by_party.get(party, np.zeros((0, 2))))
-        for turn, bucket in zip(own, _assign(words_by_party.get(party, []), own)):
+        for turn, bucket in zip(own, assign_words(words_by_party.get(party, []), own)):
             art_s = total_s(intersection(speech, np.array([[turn.start_s, turn.end_s]])))
             syll = sum(count_syllables(w.text, language=language) for w in bucket)
             ok = len(bucket) >= min_pair_words and art_s > 0 and syll > 0
@@ -229,9 +234,9 @@ def match_slope_per_min(times_s, values) -> float | None:
 
 
 def rate_metrics(turns: list[Turn], words_by_party: dict[str, list[Word]], speech_by_party: dict[str, np.ndarray],
-                 *, language: str, level_pairs=(), min_speech_s: float = 5.0,
+                 *, language: str, min_speech_s: float = 5.0,
                  min_pair_words: int = 3) -> dict[str, float | int | None]:
-    """The rate metrics of a call; level_pairs = [(agent_turn_start_s, level_diff_db), ...]."""
+    """The rate metrics of a call (RATE_METRICS)."""
     out: dict[str, float | int | None] = {}
     rates = {}
     for party in PARTIES:
@@ -248,13 +253,12 @@ def rate_metrics(turns: list[Turn], words_by_party: dict[str, list[Word]], speec
     out["rate_pairs"] = len(pairs)
     out["rate_ratio_pair_median"] = float(np.median(ratios)) if len(pairs) else None
     out["rate_match_slope_per_min"] = match_slope_per_min([p.agent.start_s for p in pairs], np.abs(np.log2(ratios)))
-    level = np.asarray(level_pairs, dtype=float).reshape(-1, 2)
-    out["level_match_slope_db_per_min"] = match_slope_per_min(level[:, 0], np.abs(level[:, 1]))
     return out
 
 
-def _assign(words: list[Word], turns: list[Turn]) -> list[list[Word]]:
-    """Each word into the (first) turn that contains its midpoint; words in no turn are dropped."""
+def assign_words(words: list[Word], turns: list[Turn]) -> list[list[Word]]:
+    """The one assignment of words to turns: each word into the (first) turn that contains its
+    midpoint; words in no turn, and tokens with no letter or digit, are dropped."""
     buckets: list[list[Word]] = [[] for _ in turns]
     words = [w for w in words if any(ch.isalnum() for ch in w.text)]   # punctuation only: no word
     if not words or not turns:

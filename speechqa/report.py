@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 
 from speechqa.call import CallResult
-from speechqa.scoring import Verdict
+from speechqa.judge import Verdict
+from speechqa.names import PARTIES
+from speechqa.quality import Quality
 
 SYMBOL = {"pass": "PASS", "fail": "FAIL", "abstain": "----"}
 OPERATOR = {"min": ">=", "max": "<=", "abs_max": "|x| <=", "ratio_max": "x or 1/x <="}
 
 
 def to_json(result: CallResult) -> dict:
-    m = result.measurement
+    m, derived = result.measurement, result.assessment.derived
     return {
         "call_id": result.call_id,
         "path": result.path,
@@ -20,14 +22,16 @@ def to_json(result: CallResult) -> dict:
         "sample_rate_hz": result.sample_rate_hz,
         "channels": result.channels,
         "source_format": result.source_format,
+        "mono": m.mono,
+        "diarized": m.diarized,
         "roles": {
-            "agent": m.roles.agent,
-            "caller": m.roles.caller,
+            "agent": m.roles.agent_channel,
+            "caller": m.roles.caller_channel,
             "method": m.roles.method,
             "evidence": m.roles.evidence,
         },
-        "quality": {k: _round(v) for k, v in m.quality.items()},
-        "metrics": {k: _round(v) for k, v in m.metrics.items()},
+        "quality": {k: _round(v) for k, v in m.quality.as_dict().items()},
+        "metrics": {k: _round(v) for k, v in derived.metrics.items()},
         "criteria": [_verdict_json(v) for v in result.verdicts],
         "score": {
             "total": _round(result.score.total),
@@ -45,13 +49,13 @@ def to_json(result: CallResult) -> dict:
         ],
         "turn_pairs": [
             {
-                "caller_start_s": _round(p.caller.start_s),
-                "caller_end_s": _round(p.caller.end_s),
-                "agent_start_s": _round(p.agent.start_s),
-                "agent_end_s": _round(p.agent.end_s),
+                "caller_start_s": _round(p.caller_start_s),
+                "caller_end_s": _round(p.caller_end_s),
+                "agent_start_s": _round(p.agent_start_s),
+                "agent_end_s": _round(p.agent_end_s),
                 "level_diff_db": _round(p.level_diff_db),
             }
-            for p in m.turn_pairs
+            for p in m.level_pairs
         ],
         "measure_hash": result.measure_hash,
         "score_hash": result.score_hash,
@@ -60,13 +64,13 @@ def to_json(result: CallResult) -> dict:
 
 
 def scorecard(result: CallResult) -> str:
-    m = result.measurement
+    m, derived = result.measurement, result.assessment.derived
     total = "n/a (every criterion abstained)" if result.score.total is None else f"{result.score.total:.0f} / 100"
     lines = [
         f"speechqa scorecard  {result.path}",
         f"  call {result.call_id}  {m.duration_s:.1f} s  {result.channels} ch  "
         f"{result.sample_rate_hz} Hz  {result.source_format}",
-        f"  agent: {m.roles.agent + ' channel' if m.roles.agent else 'n/a'} ({m.roles.method}: {m.roles.evidence})",
+        f"  agent: {m.roles.agent_channel + ' channel' if m.roles.agent_channel else 'n/a'} ({m.roles.method}: {m.roles.evidence})",
         f"  quality: {_quality_line(m.quality)}",
         "",
         f"  SCORE {total}   abstained weight {result.score.abstained_weight:.0%}",
@@ -78,13 +82,13 @@ def scorecard(result: CallResult) -> str:
         lines.append(f"  {SYMBOL[v.verdict]}  {(v.label or v.id)[:28]:<28} {_fmt(v.value):>9}  "
                      f"{OPERATOR[v.direction] + ' ' + _fmt(v.threshold):<12} {_verdict_note(v)}")
     lines += ["", "  metrics"]
-    shown = [(k, val) for k, val in m.metrics.items() if val is not None]
+    shown = [(k, val) for k, val in derived.metrics.items() if val is not None]
     for i in range(0, len(shown), 2):
         pair = shown[i:i + 2]
         lines.append("  " + "".join(f"  {k:<26} {_fmt(val):>9}" for k, val in pair))
-    hidden = [k for k, val in m.metrics.items() if val is None]
+    hidden = [k for k, val in derived.metrics.items() if val is None]
     if hidden:
-        reasons = sorted({m.unmeasured.get(k, "not measured") for k in hidden})
+        reasons = sorted({derived.unmeasured.get(k, "not measured") for k in hidden})
         lines.append(f"  not measured ({len(hidden)}): {'; '.join(reasons)}")
     if m.utterances:
         lines += ["", f"  transcript ({m.language}, {m.language_method})"] + _transcript_lines(result)
@@ -96,7 +100,7 @@ def _transcript_lines(result: CallResult) -> list[str]:
     flagged: list[tuple[float, float, str | None, str]] = []   # start, end, party it is about, id
     for v in result.verdicts:
         if v.verdict == "fail":
-            party = next((p for p in ("agent", "caller") if v.metric.startswith(p + "_")), None)
+            party = next((p for p in PARTIES if v.metric.startswith(p + "_")), None)
             flagged += [(start, end, party, v.id) for start, end in v.evidence]
     lines = []
     for u in result.measurement.utterances:
@@ -130,9 +134,9 @@ def _verdict_note(v: Verdict) -> str:
     return f"at {times}" if times else ""
 
 
-def _quality_line(quality: dict) -> str:
-    flags = [name for name in ("narrowband", "clipping", "dual_mono", "crosstalk", "truncated") if quality.get(name)]
-    snr = quality.get("snr_db")
+def _quality_line(quality: Quality) -> str:
+    flags = [name for name in ("narrowband", "clipping", "dual_mono", "crosstalk", "truncated") if getattr(quality, name)]
+    snr = quality.snr_db
     snr_text = "SNR n/a" if snr is None else f"SNR {snr:.0f} dB"
     return ", ".join(flags + [snr_text]) if flags else f"no flags, {snr_text}"
 

@@ -14,19 +14,13 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 
-from speechqa.batch import new_run_id, run_row, runs_with
+from speechqa.call import assess
 from speechqa.config import Config, config_for_queue
-from speechqa.measure import TurnStats
-from speechqa.metrics import METRIC_NAMES
-from speechqa.records import LEVEL_PAIR, SPEECH, TURN, criteria_rows, score_columns, timeline_rows
+from speechqa.records import assessed_columns, criteria_rows, derived_rows, kept_measured_rows, read_measurement
+from speechqa.runs import new_run_id, run_row, runs_with
 from speechqa.sources import hash_customer_id
-from speechqa.stored import AUDIO_METRIC_NAMES, LevelPair, StoredCall
 from speechqa.tables import to_table
-from speechqa.timeline import PARTIES
-from speechqa.transcript import Utterance, Word
 from speechqa.warehouse import Changes, Warehouse, WarehouseLock
-
-TURN_STATS = ("level_dbfs", "f0_median_hz", "articulation_syll_per_s", "words")
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,7 @@ def rescore_warehouse(warehouse_dir: str | os.PathLike, *, config: Config, max_p
     start = time.perf_counter()
     run_id = new_run_id()
     warehouse = Warehouse(warehouse_dir, compression=config.batch.compression,
-                          metadata={"score_hash": config.score_hash})
+                          metadata={"score_hash": config.score_hash})   # the measured rows keep their own measure_hash
     with WarehouseLock(warehouse.root, run_id=run_id):
         warehouse.clean_unfinished()
         now = datetime.now(timezone.utc)
@@ -68,29 +62,25 @@ def rescore_warehouse(warehouse_dir: str | os.PathLike, *, config: Config, max_p
 
 
 def _rescore_day(warehouse: Warehouse, day: str, config: Config, out: dict, totals: dict, *, run_id: str, now) -> None:
-    from speechqa.call import rescore_call
-
     timeline = _by_call(warehouse.read_day("turns", day).to_pylist())
     utterances = _by_call(warehouse.read_day("utterances", day).to_pylist())
     words = _by_call(warehouse.read_day("words", day).to_pylist())
     for call in warehouse.read_day("calls", day).to_pylist():
         call_id = call["call_id"]
         call_config, _ = config_for_queue(config, call.get("queue"))
-        stored = stored_call(call, timeline.get(call_id, []), utterances.get(call_id, []), words.get(call_id, []))
-        derived, verdicts, score = rescore_call(stored, score=call_config.score)
+        score_hash = call_config.score_hash
+        rows = timeline.get(call_id, [])
+        measurement = read_measurement(call, rows, utterances.get(call_id, []), words.get(call_id, []))
+        assessment = assess(measurement, score=call_config.score)
         key = {"call_id": call_id, "call_date": call["call_date"]}
         new_call = {k: v for k, v in call.items() if not k.startswith("verdict_")}
-        new_call.update({name: derived.metrics[name] for name in METRIC_NAMES})
-        new_call.update(score_columns(verdicts, score))
-        new_call.update(score_hash=call_config.score_hash, scored_utc=now)
+        new_call.update(assessed_columns(assessment), score_hash=score_hash, scored_utc=now)
         out["calls"].append(new_call)
-        out["criteria"] += criteria_rows(key, verdicts, score_hash=call_config.score_hash, run_id=run_id)
-        out["turns"] += timeline_rows(
-            key, stored, derived.turns, derived.events, _turn_stats(timeline.get(call_id, [])),
-            score_hash=call_config.score_hash,
-        )
+        out["criteria"] += criteria_rows(key, assessment.verdicts, score_hash=score_hash, run_id=run_id)
+        out["turns"] += kept_measured_rows(rows, measure_hash=call["measure_hash"])
+        out["turns"] += derived_rows(key, assessment.derived, score_hash=score_hash)
         totals["calls"] += 1
-        totals["changed"] += sum(call.get(f"verdict_{v.id}") != v.verdict for v in verdicts)
+        totals["changed"] += sum(call.get(f"verdict_{v.id}") != v.verdict for v in assessment.verdicts)
         totals["other_measure"] += call["measure_hash"] != call_config.measure_hash
 
 
@@ -117,34 +107,6 @@ def purge_warehouse(warehouse_dir: str | os.PathLike, *, before: date | None = N
                       calls_removed=len(doomed))
         warehouse.commit(Changes(delete=doomed, replace={"runs": runs_with(warehouse, row)}), snapshot_id=f"{run_id}-0001")
     return len(doomed)
-
-
-def stored_call(call: dict, timeline: list[dict], utterances: list[dict], words: list[dict]) -> StoredCall:
-    """A call's StoredCall from its warehouse rows (the inverse of speechqa.records)."""
-    mono = call["agent_channel"] is None
-    parties = ("call",) if mono else PARTIES
-    speech = {p: np.array([(r["start_s"], r["end_s"]) for r in timeline if r["kind"] == SPEECH and r["party"] == p],
-                          dtype=float).reshape(-1, 2) for p in parties}
-    words_of = defaultdict(list)
-    for w in sorted(words, key=lambda w: (w["utterance_index"], w["word_index"])):
-        words_of[w["utterance_index"]].append(Word(w["text"], w["start_s"], w["end_s"], w["probability"]))
-    said = tuple(
-        Utterance(u["party"], u["start_s"], u["end_s"], u["text"], u["avg_logprob"], u["language"], tuple(words_of[u["utterance_index"]]))
-        for u in sorted(utterances, key=lambda u: u["utterance_index"])
-    )
-    pairs = tuple(
-        LevelPair(r["other_start_s"], r["other_end_s"], r["start_s"], r["end_s"], r["level_diff_db"])
-        for r in sorted(timeline, key=lambda r: r["start_s"]) if r["kind"] == LEVEL_PAIR
-    )
-    names = ("duration_s", "snr_db") if mono else AUDIO_METRIC_NAMES
-    return StoredCall(
-        audio_metrics={name: call.get(name) for name in names}, speech=speech, mono=mono,
-        language=call["language"], utterances=said, level_pairs=pairs,
-    )
-
-
-def _turn_stats(timeline: list[dict]) -> list[TurnStats]:
-    return [TurnStats(r["party"], r["start_s"], r["end_s"], *(r[k] for k in TURN_STATS)) for r in timeline if r["kind"] == TURN]
 
 
 def _by_call(rows: list[dict]) -> dict[str, list[dict]]:

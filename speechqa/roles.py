@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from speechqa.names import CHANNELS
 from speechqa.transcript import Utterance
 
-CHANNEL_NAMES = ("left", "right")
 OPENING_S = 15.0   # where an agent's opening is looked for, from the channel's first words
 # Offering help is what an agent's opening has and a caller's has not; callers greet, and often
 # give their names too ("Hi, my name is Suzanne, I was just at your shop").
@@ -23,17 +23,17 @@ CUE_WEIGHTS = {"offer_help": 4, "company": 2, "self_introduction": 2, "greeting"
 
 @dataclass(frozen=True)
 class Roles:
-    agent_channel: int | None   # 0 = left, 1 = right, None for mono
+    agent_channel: str | None   # "left" or "right" (speechqa.names.CHANNELS); None when no channel is the agent's (mono)
     method: str                 # "config", "transcript", "first_speaker" or "mono"
     evidence: str
 
-    @property
-    def agent(self) -> str | None:
-        return None if self.agent_channel is None else CHANNEL_NAMES[self.agent_channel]
+    def __post_init__(self):
+        if self.agent_channel is not None and self.agent_channel not in CHANNELS:
+            raise ValueError(f"agent_channel = {self.agent_channel!r}; use one of {CHANNELS} or None")
 
     @property
-    def caller(self) -> str | None:
-        return None if self.agent_channel is None else CHANNEL_NAMES[1 - self.agent_channel]
+    def caller_channel(self) -> str | None:
+        return None if self.agent_channel is None else CHANNELS[1 - CHANNELS.index(self.agent_channel)]
 
 
 def first_speaker(speech_by_channel: list[np.ndarray]) -> int:
@@ -50,22 +50,22 @@ def assign_roles(
 ) -> Roles:
     """Roles of a two-channel call. `agent` is "left", "right" or "auto"; with "auto", the
     channels' utterances and a speechqa.lexicon.Lexicon let the words decide first."""
-    if agent in CHANNEL_NAMES:
-        return Roles(CHANNEL_NAMES.index(agent), "config", f"agent = {agent!r} in the configuration")
+    if agent in CHANNELS:
+        return Roles(agent, "config", f"agent = {agent!r} in the configuration")
     if utterances_by_channel is not None and lexicon is not None:
         cues = [_opening_cues(u, lexicon) for u in utterances_by_channel]
         scores = [sum(CUE_WEIGHTS[c] for c, _ in found) for found in cues]
         # A greeting alone does not make an agent: a caller says "hello" to an agent who does not.
         if max(scores) > CUE_WEIGHTS["greeting"] and scores[0] != scores[1]:
-            channel = int(np.argmax(scores))
-            said = "; ".join(f"{category} '{text}'" for category, text in cues[channel])
-            return Roles(channel, "transcript", f"{CHANNEL_NAMES[channel]} opens like an agent: {said}")
+            channel = CHANNELS[int(np.argmax(scores))]
+            said = "; ".join(f"{category} '{text}'" for category, text in cues[CHANNELS.index(channel)])
+            return Roles(channel, "transcript", f"{channel} opens like an agent: {said}")
     onsets = [float(s[0, 0]) if len(s) else np.inf for s in speech_by_channel]
     described = ", ".join(
         f"{name} {'never speaks' if np.isinf(t) else f'first speaks at {t:.2f} s'}"
-        for name, t in zip(CHANNEL_NAMES, onsets)
+        for name, t in zip(CHANNELS, onsets)
     )
-    return Roles(first_speaker(speech_by_channel), "first_speaker", described)
+    return Roles(CHANNELS[first_speaker(speech_by_channel)], "first_speaker", described)
 
 
 def _opening_cues(utterances: list[Utterance], lexicon) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from speechqa.options import ScriptOptions
 from speechqa.lexicon import Lexicon, Token, find, tokenise
 from speechqa.timeline import Event, Turn
 from speechqa.transcript import Utterance
@@ -33,19 +34,6 @@ METRICS = (
 
 _TRAILING = " \t\n\"'»”)…"
 _NOTE_CHARS = 80
-
-
-@dataclass(frozen=True)
-class ScriptOptions:
-    greeting_within_s: float = 10.0          # from the start of the agent's first utterance
-    recording_notice_within_s: float = 60.0  # likewise, for the recording notice
-    closing_within_s: float = 20.0           # farewell / thanks within the agent's last N seconds
-    question_silence_s: float = 5.0          # longest silence allowed right after a caller's question
-
-    def __post_init__(self):
-        for name, value in vars(self).items():
-            if not value > 0:
-                raise ValueError(f"script option {name}={value!r} must be a positive number of seconds")
 
 
 @dataclass(frozen=True)

@@ -26,30 +26,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from speechqa.audio import Recording, read_audio, read_two_legs
 from speechqa.errors import SpeechQAError
+from speechqa.options import AUDIO_EXTENSIONS, CUSTOMER_ID_MODES, SourceOptions
 
 logger = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "opus", "oga", "m4a", "mp4", "aac", "amr", "gsm", "au", "aif", "aiff", "wma", "webm", "mka")
 SIDECAR_SUFFIXES = (".json", ".csv")   # looked up in this order; never taken for audio
 # All in errors.ERROR_TYPES. missing_leg also covers "no single partner": several candidates.
 PROBLEM_TYPES = ("missing_leg", "bad_metadata", "not_found", "unreadable")
-CUSTOMER_ID_MODES = ("keep", "hash", "drop")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class SourceOptions:
-    extensions: tuple[str, ...] = AUDIO_EXTENSIONS
-    # A file stem matching this is one leg of a call; files with the same "call" group join.
-    pair_pattern: str = r"^(?P<call>.+)[_-](?P<leg>agent|caller|in|out)$"
-    agent_legs: tuple[str, ...] = ("agent", "out")
-    caller_legs: tuple[str, ...] = ("caller", "in")
-    # Regex on the path relative to the recordings folder (with '/'); named groups become metadata.
-    filename_pattern: str = ""
-    call_time_format: str = ""        # strptime format of the call_time group; "" = ISO 8601
-    timezone: str = "UTC"             # call_date is the local business day here; naive times are local
-    customer_id: str = "keep"         # keep, hash (sha256 with salt) or drop
-    customer_id_salt: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,16 +140,23 @@ def read_call(source: CallSource, *, max_duration_s: float) -> Recording:
     return read_audio(source.paths[0], max_duration_s=max_duration_s)
 
 
+def content_id(path: str | Path) -> str:
+    """A call's id: a hash of the file's bytes, so a moved or renamed file keeps it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:20]
+
+
 def call_content_id(source: CallSource) -> str:
     """20 hex chars identifying the call's bytes: a moved or renamed call keeps it.
 
-    One file: exactly speechqa.call.content_id. Two legs: sha256 over a tag and each leg's
+    One file: exactly content_id. Two legs: sha256 over a tag and each leg's
     sha256 in (agent, caller) order; fixed-length digests need no separator, and swapped legs
     (a different call for every party metric) get another id.
     """
     if not source.two_legs:
-        # here, not at the top: speechqa.call imports speechqa.config, which imports this module
-        from speechqa.call import content_id
         return content_id(source.paths[0])
     digest = hashlib.sha256(b"speechqa two legs\n")
     for path in source.paths:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from speechqa.metrics import METRICS
+from speechqa.names import STAGES
 
 PARTITIONED = ("calls", "criteria", "turns", "utterances", "words")   # by call_date=YYYY-MM-DD
 SINGLE_FILE = ("errors", "runs")
@@ -30,7 +31,9 @@ QUALITY_FIELDS = (
     ("quality_snr_db", pa.float64()),
     ("quality_asr_confidence", pa.float64()),
 )
-STAGES = ("discover", "hash", "read", "quality", "vad", "crosstalk", "asr", "loudness", "pitch", "timeline", "words", "commit")
+# Columns that say under which configuration and model a row was made. Every Parquet file's
+# metadata lists the values its rows hold, so it stays true when a file mixes runs.
+PROVENANCE = ("measure_hash", "score_hash", "model_id")
 
 
 def _key() -> list[tuple[str, pa.DataType]]:
@@ -51,7 +54,9 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("call_time_source", pa.string()),     # filename, sidecar or mtime
         *[(name, pa.string()) for name in KNOWN_METADATA],
         ("config_override", pa.string()),      # the [batch.overrides] entry applied, else null
-        ("agent_channel", pa.string()),        # left, right; null for mono
+        ("agent_channel", pa.string()),        # left, right; null when no channel is the agent's (mono)
+        ("mono", pa.bool_()),                  # one channel of speech (one channel, or dual mono)
+        ("diarized", pa.bool_()),              # a mono call's parties split by diarization
         ("roles_method", pa.string()),
         ("roles_evidence", pa.string()),
         ("language", pa.string()),
@@ -90,8 +95,10 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
     ],
     "turns": [
         *_key(),
-        # speech (the VAD timeline rescore re-reads), turn, silence, overtalk, interruption,
-        # backchannel, pause, level_pair (an answered caller turn: other_* is the caller's turn)
+        # Measured (measure_hash set): speech (the VAD timeline), turn (with its level, F0, words
+        # and articulation rate), backchannel, level_pair (an answered caller turn: other_* is the
+        # caller's turn). Derived under [score] (score_hash set): silence, overtalk, interruption,
+        # pause. Kinds: speechqa.names.
         ("kind", pa.string()),
         ("party", pa.string()),
         ("start_s", pa.float64()),
@@ -104,6 +111,7 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("other_start_s", pa.float64()),
         ("other_end_s", pa.float64()),
         ("level_diff_db", pa.float64()),
+        ("measure_hash", pa.string()),
         ("score_hash", pa.string()),
     ],
     "utterances": [
@@ -115,6 +123,8 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("text", pa.string()),                 # PII masked as configured
         ("avg_logprob", pa.float64()),
         ("language", pa.string()),
+        ("measure_hash", pa.string()),
+        ("model_id", pa.string()),
     ],
     "words": [
         *_key(),
@@ -125,6 +135,8 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("end_s", pa.float64()),
         ("text", pa.string()),
         ("probability", pa.float64()),
+        ("measure_hash", pa.string()),
+        ("model_id", pa.string()),
     ],
     "errors": [
         ("source_path", pa.string()),          # relative to the recordings folder

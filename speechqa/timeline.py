@@ -2,8 +2,10 @@
 backchannels, response latency and pauses (definitions: shared/docs/criteria.md).
 
 Input is each party's speech as (n, 2) [start_s, end_s] intervals, already bridged. Everything
-here is pure interval arithmetic, so `rescore` can re-run it on a stored timeline with new
-timing thresholds and no audio.
+here is pure interval arithmetic. Turns (and the backchannels found with them) are measured under
+[measure.turns], because each turn's level and pitch need the audio; the rest is derived from
+the stored speech and turns under [score.timing], so `rescore` can re-run it with new thresholds
+and no audio.
 """
 
 from __future__ import annotations
@@ -12,25 +14,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PARTIES = ("agent", "caller")
+from speechqa.names import BACKCHANNEL, PARTIES
+from speechqa.options import TimingOptions, TurnOptions
 
-
-@dataclass(frozen=True)
-class TimingOptions:
-    floor_take_s: float = 1.0          # the other party speaking longer than this takes the floor
-    turn_end_silence_s: float = 3.0    # own silence longer than this ends a turn
-    line_delay_s: float = 0.2          # onsets this close to the other's end are not interruptions
-    interruption_grace_s: float = 0.5  # overlap needed before an onset counts as an interruption
-    dead_air_s: float = 3.0            # T: shortest silence counted as dead air
-    overtalk_episode_min_s: float = 1.0
-    slow_reply_s: float = 2.0
-    pause_min_s: float = 0.25
-    long_pause_s: float = 2.0
-
-    def __post_init__(self):
-        for name, value in vars(self).items():
-            if not value > 0:
-                raise ValueError(f"timing option {name}={value!r} must be a positive number of seconds")
+# The metrics each function here produces (speechqa.metrics checks that they all come).
+SILENCE_METRICS = ("silence_total_s", "silence_share", "silence_count", "silence_max_s")
+TIMING_METRICS = (
+    *SILENCE_METRICS, "overtalk_s", "overtalk_episodes", "agent_talk_share",
+    *(f"{p}_{name}" for p in PARTIES for name in (
+        "talk_s", "turns", "monologue_max_s", "interruptions", "backchannels", "latency_median_s", "slow_replies",
+        "pauses_per_min", "pause_mean_s", "pause_median_s", "long_pauses")),
+)
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ def silence_metrics(speech: np.ndarray, *, options: TimingOptions) -> tuple[dict
     return metrics, events
 
 
-def find_turns(speech: dict[str, np.ndarray], *, options: TimingOptions) -> tuple[list[Turn], list[Event]]:
+def find_turns(speech: dict[str, np.ndarray], *, options: TurnOptions) -> tuple[list[Turn], list[Event]]:
     """Split the call into turns and find backchannels (criteria.md, "turn" and "backchannel")."""
     segments = sorted(
         (float(s), float(e), party) for party, ivs in speech.items() for s, e in _as_intervals(ivs)
@@ -159,7 +153,7 @@ def find_turns(speech: dict[str, np.ndarray], *, options: TimingOptions) -> tupl
         nonlocal pending
         inside = [p for p in pending if turn_goes_on or p[0] <= current[2]]
         after = [p for p in pending if p not in inside]
-        backchannels.extend(Event("backchannel", p[2], p[0], p[1]) for p in inside)
+        backchannels.extend(Event(BACKCHANNEL, p[2], p[0], p[1]) for p in inside)
         if after:
             turns.append(Turn(current[0], current[1], current[2]))
             current[:] = [after[0][2], after[0][0], max(p[1] for p in after)]
@@ -213,10 +207,13 @@ def interruptions(turns: list[Turn], speech: dict[str, np.ndarray], *, options: 
     return found
 
 
-def analyse_conversation(speech: dict[str, np.ndarray], *, options: TimingOptions) -> Conversation:
-    """Every timing metric of a two-party call from each party's bridged speech intervals."""
+def analyse_conversation(
+    speech: dict[str, np.ndarray], turns: tuple[Turn, ...], backchannels: tuple[Event, ...], *, options: TimingOptions
+) -> Conversation:
+    """Every timing metric (TIMING_METRICS) of a two-party call from each party's bridged speech
+    intervals and the turns and backchannels that find_turns measured on them."""
     speech = {party: _as_intervals(speech[party]) for party in PARTIES}
-    turns, backchannels = find_turns(speech, options=options)
+    turns, backchannels = list(turns), list(backchannels)
     interrupts = interruptions(turns, speech, options=options)
     metrics, events = silence_metrics(union(*speech.values()), options=options)
     events += backchannels + interrupts

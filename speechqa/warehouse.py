@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from speechqa import __version__
 from speechqa.errors import SpeechQAError
-from speechqa.tables import PARTITIONED, SINGLE_FILE, table_schema
+from speechqa.tables import PARTITIONED, PROVENANCE, SINGLE_FILE, table_schema
 
 CURRENT = "current"
 SNAPSHOTS = ".snapshots"
@@ -87,6 +87,8 @@ class WarehouseLock:
 
 class Warehouse:
     def __init__(self, root: str | os.PathLike, *, compression: str = "zstd", metadata: dict[str, str] | None = None):
+        """`metadata`: what the writing run is (its configuration hashes, its model), recorded
+        in each snapshot's _speechqa.json; a Parquet file's own metadata says what its rows are."""
         self.root = Path(root)
         self.compression = compression
         self.metadata = {"speechqa_version": __version__, **(metadata or {})}
@@ -189,8 +191,7 @@ class Warehouse:
 
     def _write_file(self, rows: pa.Table, path: Path, *, table: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {**(rows.schema.metadata or {}), **{k.encode(): str(v).encode() for k, v in self.metadata.items()}}
-        meta[b"speechqa_table"] = table.encode()
+        meta = {**(rows.schema.metadata or {}), **{k.encode(): v.encode() for k, v in file_metadata(rows, table).items()}}
         pq.write_table(
             rows.replace_schema_metadata(meta), path, compression=self.compression,
             coerce_timestamps="us", allow_truncated_timestamps=False,
@@ -201,6 +202,19 @@ class Warehouse:
         for path in (self.root / SNAPSHOTS).iterdir():
             if path.name not in keep and not path.name.endswith(".tmp"):
                 shutil.rmtree(path, ignore_errors=True)
+
+
+def file_metadata(rows: pa.Table, table: str) -> dict[str, str]:
+    """A Parquet file's own metadata: the table, the speechqa version that wrote it, and for each
+    provenance column it has, the values its rows hold (comma-separated, sorted), so a file that
+    holds rows of several runs (a day rewritten by a rescore, or by a batch that added calls)
+    says so instead of naming only the last run's."""
+    meta = {"speechqa_table": table, "speechqa_version": __version__}
+    for name in PROVENANCE:
+        if name in rows.column_names:
+            values = {v for v in rows.column(name).to_pylist() if v is not None}
+            meta[name] = ",".join(sorted(values))
+    return meta
 
 
 def _files(folder: Path) -> list[Path]:

@@ -19,13 +19,20 @@ import dataclasses
 
 import numpy as np
 
-from speechqa.config import ScoreConfig
 from speechqa.lexicon import load_lexicon
+from speechqa.names import PARTIES
+from speechqa.options import RateOptions, ScriptOptions
 from speechqa.pii import PLACEHOLDERS
-from speechqa.rate import party_rate, rate_metrics
+from speechqa.rate import RATE_METRICS, assign_words, party_rate, rate_metrics
+from speechqa.script import METRICS as SCRIPT_METRICS
 from speechqa.script import script_metrics
-from speechqa.timeline import PARTIES, Event, Turn, subtract
+from speechqa.timeline import Event, Turn, subtract
 from speechqa.transcript import Utterance, Word
+
+# What each function here produces (speechqa.metrics checks that they all come).
+CALL_WORD_METRICS = ("words_total", "asr_confidence")
+COUNT_METRICS = (*(f"{p}_words" for p in PARTIES), *CALL_WORD_METRICS)
+WORD_METRICS = (*COUNT_METRICS, *RATE_METRICS, *SCRIPT_METRICS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,37 +49,43 @@ def word_metrics(
     speech: dict[str, np.ndarray],
     *,
     language: str,
-    level_pairs: list[tuple[float, float]],
-    score: ScoreConfig,
+    rate: RateOptions,
+    script: ScriptOptions,
+    lexicon_additions: dict[str, dict[str, tuple[str, ...]]],
 ) -> WordResult:
-    """Every word metric of a two-party call. `level_pairs`: (agent turn start, level diff)."""
+    """Every word metric of a two-party call (WORD_METRICS). `lexicon_additions`: [score.lexicon],
+    {language: {category: phrases}} added to the shipped lexicons."""
     words = {party: [w for u in utterances if u.party == party for w in u.words] for party in PARTIES}
-    all_words = [w for party in PARTIES for w in words[party]]
     metrics: dict[str, float | int | None] = {f"{p}_words": len(words[p]) for p in PARTIES}
-    metrics["words_total"] = len(all_words)
-    metrics["asr_confidence"] = float(np.mean([w.probability for w in all_words])) if all_words else None
+    metrics.update(call_word_metrics(utterances))
     known_words, known_speech, known_turns = _without_masked(words, speech, turns)
     metrics.update(
         rate_metrics(
-            known_turns, known_words, known_speech, language=language, level_pairs=level_pairs,
-            min_speech_s=score.rate.min_speech_s, min_pair_words=score.rate.min_pair_words,
+            known_turns, known_words, known_speech, language=language,
+            min_speech_s=rate.min_speech_s, min_pair_words=rate.min_pair_words,
         )
     )
-    lexicon = load_lexicon(language, extra=score.lexicon.get(language))
-    script = script_metrics(
-        sorted(utterances, key=lambda u: u.start_s), list(turns), list(events), lexicon=lexicon, options=score.script
+    lexicon = load_lexicon(language, extra=lexicon_additions.get(language))
+    said = script_metrics(
+        sorted(utterances, key=lambda u: u.start_s), list(turns), list(events), lexicon=lexicon, options=script
     )
-    metrics.update(script.metrics)
-    return WordResult(metrics=metrics, evidence=script.evidence, notes=script.notes)
+    metrics.update(said.metrics)
+    return WordResult(metrics=metrics, evidence=said.evidence, notes=said.notes)
 
 
-def call_word_metrics(utterances: list[Utterance]) -> dict[str, float | int | None]:
-    """What a mono call's words tell without parties: how many, and how sure the recogniser is."""
-    all_words = [w for u in utterances for w in u.words]
+def call_word_metrics(utterances: list[Utterance] | tuple[Utterance, ...]) -> dict[str, float | int | None]:
+    """What a call's words tell without parties (CALL_WORD_METRICS): how many, and how sure the
+    recogniser is."""
     return {
-        "words_total": len(all_words),
-        "asr_confidence": float(np.mean([w.probability for w in all_words])) if all_words else None,
+        "words_total": sum(len(u.words) for u in utterances),
+        "asr_confidence": mean_word_probability(utterances),
     }
+
+
+def mean_word_probability(utterances) -> float | None:
+    """The recogniser's mean probability over the words of `utterances`; None without words."""
+    probabilities = [w.probability for u in utterances for w in u.words]
+    return float(np.mean(probabilities)) if probabilities else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,21 +95,20 @@ class TurnWords:
 
 
 def turn_words(
-    turns: tuple[Turn, ...], utterances: list[Utterance], speech: dict[str, np.ndarray], *, language: str
+    turns: list[Turn], utterances: list[Utterance], speech: dict[str, np.ndarray], *, language: str
 ) -> list[TurnWords]:
     """Words and articulation rate of each turn, by speechqa.rate's definitions with no minimum
     speech time (a turn is short; its caller decides what is enough)."""
     words = {party: [w for u in utterances if u.party == party for w in u.words] for party in PARTIES}
     known_words, known_speech, _ = _without_masked(words, speech, ())
-    every, known = _ByMidpoint(words), _ByMidpoint(known_words)
-    out = []
-    for turn in turns:
-        # party_rate counts the words as the rates do (a token with no letter or digit is none).
-        count = party_rate(every.near(turn), [turn], np.zeros((0, 2)), language=language).words
-        rate = party_rate(known.near(turn), [turn], _overlapping(known_speech[turn.party], turn),
-                          language=language, min_speech_s=0.0)
-        out.append(TurnWords(words=count, articulation_syll_per_s=rate.articulation_syll_per_s))
-    return out
+    found: dict[Turn, TurnWords] = {}
+    for party in PARTIES:
+        own = [t for t in turns if t.party == party]
+        every, known = assign_words(words[party], own), assign_words(known_words[party], own)
+        for turn, said, heard in zip(own, every, known):
+            rate = party_rate(heard, [turn], _overlapping(known_speech[party], turn), language=language, min_speech_s=0.0)
+            found[turn] = TurnWords(words=len(said), articulation_syll_per_s=rate.articulation_syll_per_s)
+    return [found[turn] for turn in turns]
 
 
 def is_masked(word: Word) -> bool:
@@ -122,23 +134,6 @@ def _without_masked(words: dict[str, list[Word]], speech: dict[str, np.ndarray],
     return known_words, known_speech, known_turns
 
 
-class _ByMidpoint:
-    """Each party's words sorted by midpoint, to take a turn's words without scanning them all."""
-
-    def __init__(self, words: dict[str, list[Word]]):
-        self.words = {p: sorted(ws, key=_midpoint) for p, ws in words.items()}
-        self.mids = {p: np.array([_midpoint(w) for w in ws]) for p, ws in self.words.items()}
-
-    def near(self, turn: Turn) -> list[Word]:
-        mids = self.mids[turn.party]
-        a, b = np.searchsorted(mids, turn.start_s, side="left"), np.searchsorted(mids, turn.end_s, side="right")
-        return self.words[turn.party][a:b]
-
-
 def _overlapping(speech: np.ndarray, turn: Turn) -> np.ndarray:
     speech = np.asarray(speech, dtype=float).reshape(-1, 2)
     return speech[(speech[:, 1] > turn.start_s) & (speech[:, 0] < turn.end_s)]
-
-
-def _midpoint(word: Word) -> float:
-    return (word.start_s + word.end_s) / 2

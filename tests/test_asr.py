@@ -57,7 +57,7 @@ def test_each_channel_has_its_own_text(fixtures_dir, transcriber):
 def test_dual_mono_is_transcribed_once(fixtures_dir, transcriber):
     result = score_call(fixtures_dir / "asr" / "jfk_dualmono.flac", config=CONFIG, transcriber=transcriber)
     m = result.measurement
-    assert m.quality["dual_mono"] and m.language == "en"
+    assert m.quality.dual_mono and m.language == "en"
     text = " ".join(u.text for u in m.utterances)
     reference = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
     assert text.lower().count("fellow americans") == 1, text
@@ -99,9 +99,9 @@ def test_roles_from_words_follow_the_channels(fixtures_dir, transcriber, tmp_pat
     rec = read_audio(fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav")
     for samples, agent in ((rec.samples, "left"), (rec.samples[::-1], "right")):
         path = write_wav(tmp_path / f"{agent}.wav", samples, rec.sample_rate_hz)
-        m = measure_call(read_audio(path), measure=CONFIG.measure, score=CONFIG.score, transcriber=transcriber)
+        m = measure_call(read_audio(path), measure=CONFIG.measure, transcriber=transcriber)
         # The caller gives her name too ("my name is Suzanne"); the agent's offer of help decides.
-        assert (m.roles.agent, m.roles.method) == (agent, "transcript"), m.roles
+        assert (m.roles.agent_channel, m.roles.method) == (agent, "transcript"), m.roles
 
 
 # --- synthetic calls: espeak-ng voices at set rates, scripted words -------------------------------
@@ -174,15 +174,15 @@ def test_script_rules_fire_where_they_should(good_and_bad):
     g, b = verdicts(good), verdicts(bad)
     for rule in ("greeting", "self_introduction", "clarifying_questions", "anything_else", "thanks", "farewell",
                  "no_slang", "no_prohibited"):
-        assert g[rule] == "pass", (rule, good.measurement.notes.get(rule), [u.text for u in good.measurement.utterances])
+        assert g[rule] == "pass", (rule, good.assessment.derived.notes.get(rule), [u.text for u in good.measurement.utterances])
     for rule in ("greeting", "self_introduction", "no_slang", "no_prohibited"):   # too few words for the rest
         assert b[rule] == "fail", (rule, [u.text for u in bad.measurement.utterances])
-    assert good.measurement.roles.method == "transcript" and good.measurement.roles.agent == "left"
+    assert good.measurement.roles.method == "transcript" and good.measurement.roles.agent_channel == "left"
 
 
 def test_rate_ratio_follows_the_set_rates(good_and_bad):
     good, _ = good_and_bad
-    m = good.measurement.metrics
+    m = good.metrics
     # espeak-ng at 190 and 130 words per minute; the measured articulation rates keep that ratio.
     assert m["rate_ratio"] == pytest.approx(190 / 130, rel=0.15), m
 

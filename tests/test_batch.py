@@ -7,10 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from batch_helpers import BAD, FILE_TIME, crash_on_mono, shown, make_folder, batch_config, write_call
 from speechqa.batch import Progress, run_batch
+from speechqa.names import DERIVED_KINDS, MEASURED_KINDS
 from speechqa.rescore import purge_warehouse, rescore_warehouse
 from speechqa.sources import hash_customer_id
 from speechqa.warehouse import Warehouse
@@ -197,7 +199,7 @@ def test_a_measure_change_processes_again_a_score_change_does_not(first_run, tmp
 
 def test_rescore_equals_processing_again_with_the_new_score(first_run, tmp_path):
     rec, wh = copy_of(first_run, tmp_path)
-    new = batch_config("[score.timing]\ndead_air_s = 1.0\nfloor_take_s = 1.5\npause_min_s = 0.5\n")
+    new = batch_config("[score.timing]\ndead_air_s = 1.0\ninterruption_grace_s = 0.3\npause_min_s = 0.5\n")
     result = rescore_warehouse(wh, config=new)
     assert result.calls == GOOD and result.other_measure == 0
     fresh = tmp_path / "fresh"
@@ -217,6 +219,27 @@ def test_rescore_equals_processing_again_with_the_new_score(first_run, tmp_path)
     kinds = lambda out: sorted((r["call_id"], r["kind"], r["party"], round(r["start_s"], 6), round(r["end_s"], 6)) for r in rows(out, "turns"))
     assert kinds(wh) == kinds(fresh)
     assert rows(wh, "runs")[-1]["command"] == "rescore"
+
+
+def test_rescore_keeps_the_provenance_of_measured_rows_and_file_metadata(first_run, tmp_path):
+    _, wh = copy_of(first_run, tmp_path)
+    old, new = batch_config(), batch_config("[score.timing]\ndead_air_s = 1.0\n")
+    rescore_warehouse(wh, config=new)
+    turns = rows(wh, "turns")
+    measured = [r for r in turns if r["kind"] in MEASURED_KINDS]
+    derived = [r for r in turns if r["kind"] in DERIVED_KINDS]
+    assert {r["kind"] for r in measured} >= {"speech", "turn", "level_pair"} and derived
+    assert {(r["measure_hash"], r["score_hash"]) for r in measured} == {(old.measure_hash, None)}
+    assert {(r["measure_hash"], r["score_hash"]) for r in derived} == {(None, new.score_hash)}
+    snapshot = Warehouse(wh).snapshot_dir()
+    for table in ("calls", "turns", "criteria"):
+        for path in sorted((snapshot / table).rglob("*.parquet")):
+            meta = {k.decode(): v.decode() for k, v in pq.read_schema(path).metadata.items()}
+            assert meta["speechqa_table"] == table and meta["score_hash"] == new.score_hash, path
+            if table != "criteria":
+                assert meta["measure_hash"] == old.measure_hash, path
+            if table == "calls":
+                assert meta["model_id"] == "none", path   # ASR is off in these tests
 
 
 def test_purge_by_day_and_by_customer(first_run, tmp_path):

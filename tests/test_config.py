@@ -33,6 +33,9 @@ def test_hashes_follow_their_own_part():
     assert rescored.measure_hash == config.measure_hash and rescored.score_hash != config.score_hash
     remeasured = dataclasses.replace(config, measure=dataclasses.replace(config.measure, bridge_gap_s=0.3))
     assert remeasured.measure_hash != config.measure_hash and remeasured.score_hash == config.score_hash
+    # Turns are measured (each turn's level and pitch need the audio): their definition is [measure].
+    turns = parse_config("[measure.turns]\nfloor_take_s = 1.5\n", source="t")
+    assert turns.measure_hash != config.measure_hash and turns.score_hash == config.score_hash
 
 
 def test_every_default_criterion_names_a_known_metric():
@@ -55,6 +58,9 @@ def test_partial_file_takes_defaults_for_the_rest():
         ("[score.timing]\ndead_air_s = -1\n", "dead_air_s"),
         ("[[score.criteria]]\nid='x'\nmetric='agent_talk_s'\ndirection='up'\nthreshold=1\n", "direction"),
         ("[measure\n", "TOML"),
+        ("[score.timing]\nfloor_take_s = 1.5\n", r"score.timing.floor_take_s has moved to \[measure.turns\] floor_take_s"),
+        ("[[score.criteria]]\nid='x'\nmetric='silence_max_ms'\ndirection='max'\nthreshold=1\n",
+         "criterion 'x': metric 'silence_max_ms' is not measured by speechqa; did you mean 'silence_max_s'"),
     ],
 )
 def test_bad_configuration_says_what_is_wrong(text, fragment):
@@ -70,3 +76,16 @@ def test_missing_config_file(tmp_path):
 
 def test_config_is_a_plain_value():
     assert isinstance(default_config(), Config)
+
+
+def test_a_silence_threshold_under_dead_air_is_warned_about(caplog):
+    text = "[[score.criteria]]\nid='quiet'\nmetric='silence_max_s'\ndirection='max'\nthreshold=2\n"
+    with caplog.at_level("WARNING", logger="speechqa"):
+        parse_config(text, source="my.toml")
+    [record] = caplog.records
+    assert "my.toml: criterion 'quiet': silence_max_s <= 2 s is below [score.timing] dead_air_s = 3 s" in record.message
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="speechqa"):
+        parse_config(text + "[score.timing]\ndead_air_s = 2.0\n", source="my.toml")
+        default_config()
+    assert not caplog.records

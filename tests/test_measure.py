@@ -11,16 +11,25 @@ import pytest
 from speechqa.audio import read_audio
 from speechqa.config import default_config
 from speechqa.errors import SpeechQAError
+from speechqa.call import assess, score_recording
+from speechqa.names import STAGES
 from speechqa.measure import measure_call
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 CONFIG = default_config()
+NO_ASR = dataclasses.replace(CONFIG, measure=dataclasses.replace(
+    CONFIG.measure, asr=dataclasses.replace(CONFIG.measure.asr, enabled=False)))
 
 
 def measure(path, **measure_changes):
-    measure_cfg = dataclasses.replace(CONFIG.measure, **measure_changes)
-    return measure_call(read_audio(path), measure=measure_cfg, score=CONFIG.score)
+    return measured(read_audio(path), measure=dataclasses.replace(CONFIG.measure, **measure_changes))
+
+
+def measured(recording, *, measure=CONFIG.measure):
+    """The call's Measurement (no transcriber: no words) and what the default [score] derives from it."""
+    m = measure_call(recording, measure=measure)
+    return m, assess(m, score=CONFIG.score).derived
 
 
 def recording_with(samples, sample_rate_hz, tmp_path, write_wav, name="call.wav"):
@@ -34,7 +43,7 @@ def en_call():
 
 
 def test_sample_call_timeline_matches_its_script(en_call):
-    m, truth = en_call
+    (m, d), truth = en_call
     for party in ("agent", "caller"):
         planned = [(u["start_s"], u["end_s"]) for u in truth["utterances"] if u["party"] == party]
         found = m.speech[party]
@@ -44,85 +53,85 @@ def test_sample_call_timeline_matches_its_script(en_call):
             assert np.min(np.abs(found[:, 0] - start)) < 0.2, (party, start)
         # Talk time leaves out the pauses (>= 0.25 s) inside the scripted utterances.
         talk = sum(e - s for s, e in planned)
-        assert 0.8 * talk < m.metrics[f"{party}_talk_s"] <= talk + 0.1
+        assert 0.8 * talk < d.metrics[f"{party}_talk_s"] <= talk + 0.1
 
 
 def test_sample_call_events_match_its_script(en_call):
-    m, truth = en_call
+    (m, d), truth = en_call
     events = truth["events"]
     dead_air = events["dead_air"][0]
-    assert m.metrics["silence_count"] == 1
-    assert m.metrics["silence_max_s"] == pytest.approx(dead_air["end_s"] - dead_air["start_s"], abs=0.15)
-    silence = next(e for e in m.events if e.kind == "silence")
+    assert d.metrics["silence_count"] == 1
+    assert d.metrics["silence_max_s"] == pytest.approx(dead_air["end_s"] - dead_air["start_s"], abs=0.15)
+    silence = next(e for e in d.events if e.kind == "silence")
     assert silence.start_s == pytest.approx(dead_air["start_s"], abs=0.15)
 
     backchannel = events["backchannels"][0]
-    assert m.metrics["caller_backchannels"] == 1 and m.metrics["agent_backchannels"] == 0
-    found = next(e for e in m.events if e.kind == "backchannel")
+    assert d.metrics["caller_backchannels"] == 1 and d.metrics["agent_backchannels"] == 0
+    found = next(e for e in d.events if e.kind == "backchannel")
     assert found.start_s == pytest.approx(backchannel["start_s"], abs=0.1)
 
     interruption = events["interruptions"][0]
-    assert m.metrics["agent_interruptions"] == 1 and m.metrics["caller_interruptions"] == 0
-    found = next(e for e in m.events if e.kind == "interruption")
+    assert d.metrics["agent_interruptions"] == 1 and d.metrics["caller_interruptions"] == 0
+    found = next(e for e in d.events if e.kind == "interruption")
     assert found.party == "agent" and found.start_s == pytest.approx(interruption["onset_s"], abs=0.2)
-    assert m.metrics["overtalk_episodes"] == 1
+    assert d.metrics["overtalk_episodes"] == 1
 
 
 def test_sample_call_levels_roles_and_pitch(en_call):
-    m, truth = en_call
+    (m, d), truth = en_call
     levels = {u["party"]: u["level_dbfs"] for u in truth["utterances"]}
-    assert m.metrics["agent_level_dbfs"] == pytest.approx(levels["agent"], abs=0.5)
-    assert m.metrics["caller_level_dbfs"] == pytest.approx(levels["caller"], abs=0.5)
-    assert m.metrics["level_diff_db"] == pytest.approx(levels["agent"] - levels["caller"], abs=0.5)
-    assert (m.roles.agent, m.roles.method) == ("left", "first_speaker")
+    assert d.metrics["agent_level_dbfs"] == pytest.approx(levels["agent"], abs=0.5)
+    assert d.metrics["caller_level_dbfs"] == pytest.approx(levels["caller"], abs=0.5)
+    assert d.metrics["level_diff_db"] == pytest.approx(levels["agent"] - levels["caller"], abs=0.5)
+    assert (m.roles.agent_channel, m.roles.method) == ("left", "first_speaker")
     # The agent is a male voice, the caller a female one (espeak-ng en-us and en-us+f5).
-    assert m.metrics["caller_f0_median_hz"] > 1.5 * m.metrics["agent_f0_median_hz"]
-    assert m.quality["narrowband"] and not m.quality["dual_mono"] and not m.quality["crosstalk"]
+    assert d.metrics["caller_f0_median_hz"] > 1.5 * d.metrics["agent_f0_median_hz"]
+    assert m.quality.narrowband and not m.quality.dual_mono and not m.quality.crosstalk
 
 
 def test_gain_offset_moves_the_level_match():
-    m = measure(SAMPLES / "call_en_stereo.wav", gain_offset_right_db=6.0)
-    assert m.metrics["level_diff_db"] == pytest.approx(0.0, abs=0.5)
+    m, d = measure(SAMPLES / "call_en_stereo.wav", gain_offset_right_db=6.0)
+    assert d.metrics["level_diff_db"] == pytest.approx(0.0, abs=0.5)
 
 
 def test_mono_call_measures_silence_and_abstains_per_party():
-    m = measure(SAMPLES / "call_ru_mono.wav")
-    assert m.roles.method == "mono" and m.roles.agent is None
-    assert m.metrics["speech_s"] > 10 and m.metrics["silence_count"] is not None
-    assert m.metrics["agent_talk_s"] is None and "diarization" in m.unmeasured["agent_talk_s"]
+    m, d = measure(SAMPLES / "call_ru_mono.wav")
+    assert m.roles.method == "mono" and m.roles.agent_channel is None
+    assert d.metrics["speech_s"] > 10 and d.metrics["silence_count"] is not None
+    assert d.metrics["agent_talk_s"] is None and "diarization" in d.unmeasured["agent_talk_s"]
 
 
 def test_roles_of_a_real_call_follow_its_channels(fixtures_dir, tmp_path, write_wav):
     path = fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav"
     rec = read_audio(path)
-    m = measure_call(rec, measure=CONFIG.measure, score=CONFIG.score)
-    assert m.roles.agent == "left"
+    m, d = measured(rec)
+    assert m.roles.agent_channel == "left"
     # Separately recorded legs: no crosstalk, and chance likeness of a few frames is not one.
-    assert not m.quality["crosstalk"] and not m.quality["dual_mono"]
+    assert not m.quality.crosstalk and not m.quality.dual_mono
     swapped = recording_with(rec.samples[::-1], rec.sample_rate_hz, tmp_path, write_wav)
-    m = measure_call(swapped, measure=CONFIG.measure, score=CONFIG.score)
-    assert m.roles.agent == "right" and m.roles.method == "first_speaker"
+    m, d = measured(swapped)
+    assert m.roles.agent_channel == "right" and m.roles.method == "first_speaker"
 
 
 def test_dual_mono_file_is_treated_as_mono(fixtures_dir):
-    m = measure(fixtures_dir / "asr" / "jfk_dualmono.flac")
-    assert m.quality["dual_mono"] and m.quality["channel_correlation"] > 0.95
-    assert m.roles.method == "mono" and m.metrics["agent_talk_s"] is None
-    assert m.metrics["speech_s"] > 5
+    m, d = measure(fixtures_dir / "asr" / "jfk_dualmono.flac")
+    assert m.quality.dual_mono and m.quality.channel_correlation > 0.95
+    assert m.roles.method == "mono" and d.metrics["agent_talk_s"] is None
+    assert d.metrics["speech_s"] > 5
 
 
 def test_crosstalk_is_flagged_and_not_counted_as_speech(tmp_path, write_wav):
     rec = read_audio(SAMPLES / "call_en_stereo.wav")
-    clean = measure_call(rec, measure=CONFIG.measure, score=CONFIG.score)
+    _, clean = measured(rec)
     sr = rec.sample_rate_hz
     leak = np.zeros_like(rec.samples[0])
     delay = int(0.04 * sr)
     leak[delay:] = 0.2 * rec.samples[0, :-delay]   # the agent leaks into the caller's line at -14 dB
     leaky = recording_with(np.stack([rec.samples[0], rec.samples[1] + leak]), sr, tmp_path, write_wav)
-    m = measure_call(leaky, measure=CONFIG.measure, score=CONFIG.score)
-    assert m.quality["crosstalk"] and m.quality["crosstalk_s"] > 5
-    assert m.metrics["caller_talk_s"] == pytest.approx(clean.metrics["caller_talk_s"], abs=1.5)
-    assert m.metrics["agent_talk_s"] == pytest.approx(clean.metrics["agent_talk_s"], abs=0.5)
+    m, d = measured(leaky)
+    assert m.quality.crosstalk and m.quality.crosstalk_s > 5
+    assert d.metrics["caller_talk_s"] == pytest.approx(clean.metrics["caller_talk_s"], abs=1.5)
+    assert d.metrics["agent_talk_s"] == pytest.approx(clean.metrics["agent_talk_s"], abs=0.5)
 
 
 def test_music_like_tones_are_no_speech(tmp_path, write_wav):
@@ -130,22 +139,20 @@ def test_music_like_tones_are_no_speech(tmp_path, write_wav):
     t = np.arange(10 * sr) / sr
     tones = 0.1 * np.sin(2 * np.pi * 425 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)   # ringback
     with pytest.raises(SpeechQAError) as info:
-        measure_call(recording_with(np.stack([tones, tones * 0.5]), sr, tmp_path, write_wav),
-                     measure=CONFIG.measure, score=CONFIG.score)
+        measure_call(recording_with(np.stack([tones, tones * 0.5]), sr, tmp_path, write_wav), measure=CONFIG.measure)
     assert info.value.error_type == "no_speech"
 
 
 def test_one_party_only_is_a_call(tmp_path, write_wav):
     rec = read_audio(SAMPLES / "call_en_stereo.wav")
     silent_caller = np.stack([rec.samples[0], np.zeros_like(rec.samples[1])])
-    m = measure_call(recording_with(silent_caller, rec.sample_rate_hz, tmp_path, write_wav),
-                     measure=CONFIG.measure, score=CONFIG.score)
-    assert m.metrics["agent_talk_s"] > 15 and m.metrics["caller_talk_s"] == 0
-    assert m.metrics["caller_level_dbfs"] is None and m.metrics["level_diff_db"] is None
+    m, d = measured(recording_with(silent_caller, rec.sample_rate_hz, tmp_path, write_wav))
+    assert d.metrics["agent_talk_s"] > 15 and d.metrics["caller_talk_s"] == 0
+    assert d.metrics["caller_level_dbfs"] is None and d.metrics["level_diff_db"] is None
 
 
 def test_stage_hook_hears_every_stage():
     stages = {}
-    measure_call(read_audio(SAMPLES / "call_en_stereo.wav"), measure=CONFIG.measure, score=CONFIG.score,
-                 hook=lambda name, seconds: stages.__setitem__(name, stages.get(name, 0) + seconds))
-    assert set(stages) == {"quality", "vad", "crosstalk", "loudness", "pitch", "timeline", "score"}
+    score_recording(read_audio(SAMPLES / "call_en_stereo.wav"), call_id="x", config=NO_ASR,
+                    hook=lambda name, seconds: stages.__setitem__(name, stages.get(name, 0) + seconds))
+    assert set(stages) == {"quality", "vad", "crosstalk", "loudness", "pitch", "timeline", "score"} and set(stages) <= set(STAGES)

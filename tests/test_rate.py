@@ -165,7 +165,6 @@ def test_set_rates_give_exact_articulation_and_ratio():
     assert m["caller_rate_wpm"] == pytest.approx(12 / 7 * 60)
     assert m["rate_pairs"] == 6 and m["rate_ratio_pair_median"] == pytest.approx(1.25)
     assert m["rate_match_slope_per_min"] == pytest.approx(0.0, abs=1e-9)
-    assert m["level_match_slope_db_per_min"] is None
 
     agent = party_rate(words["agent"], [t for t in turns if t.party == "agent"], speech["agent"], language="ru")
     assert (agent.words, agent.syllables) == (90, 180)
@@ -199,17 +198,12 @@ def test_pair_ratios_and_rate_convergence():
     assert len(pair_rates(turns, words, speech, language="ru", min_pair_words=13)) == 0   # callers say 12
 
 
-def test_level_match_slope():
+def test_match_slope():
     times = [0.0, 60.0, 120.0, 180.0]
     diffs = [6.0, -5.0, 4.0, -3.0]                    # |difference| shrinks by 1 dB per minute
     assert match_slope_per_min(times, np.abs(diffs)) == pytest.approx(-1.0)
-    turns, words, speech = build_call([("caller", 4.0, 4), ("agent", 5.0, 5)] * 3)
-    m = rate_metrics(turns, words, speech, language="ru", level_pairs=list(zip(times, diffs)))
-    assert m["level_match_slope_db_per_min"] == pytest.approx(-1.0)
     assert match_slope_per_min(times[:2], diffs[:2]) is None          # fewer than 3 pairs
     assert match_slope_per_min([5.0, 5.0, 5.0], [1.0, 2.0, 3.0]) is None
-    assert rate_metrics(turns, words, speech, language="ru", level_pairs=[(0, 3), (60, 2)])[
-        "level_match_slope_db_per_min"] is None
     with pytest.raises(ValueError, match="one time per value"):
         match_slope_per_min([1.0, 2.0], [1.0])
 

@@ -3,8 +3,11 @@
 import pytest
 
 from speechqa.lexicon import CATEGORIES, find, load_lexicon, normalise, tokenise
-from speechqa.scoring import Criterion, evaluate, total_score
-from speechqa.script import METRICS, ScriptOptions, script_metrics
+from speechqa.derive import Derived
+from speechqa.judge import judge, total_score
+from speechqa.metrics import METRIC_NAMES
+from speechqa.options import Criterion, ScriptOptions
+from speechqa.script import METRICS, script_metrics
 from speechqa.timeline import Event, Turn
 from speechqa.transcript import Utterance, Word
 
@@ -298,7 +301,9 @@ def test_missing_recording_notice_can_be_a_fatal_criterion():
         Criterion("notice", "agent_recording_notice", "min", 1, fatal=True),
         Criterion("greeting", "agent_greeting", "min", 1),
     )
-    verdicts = evaluate(criteria, result.metrics, supports={}, evidence=result.evidence, reasons=result.notes)
+    every = {name: None for name in METRIC_NAMES} | result.metrics
+    derived = Derived(metrics=every, unmeasured={}, events=(), evidence=result.evidence, notes=result.notes)
+    verdicts = judge(derived, criteria)
     assert [v.verdict for v in verdicts] == ["fail", "pass"]
     assert total_score(verdicts).total == 0.0 and total_score(verdicts).fatal_failures == ("notice",)
 

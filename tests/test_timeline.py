@@ -3,17 +3,17 @@
 import numpy as np
 import pytest
 
-from speechqa.timeline import (
-    TimingOptions,
-    analyse_conversation,
-    bridge_gaps,
-    find_turns,
-    intersection,
-    silences,
-    union,
-)
+from speechqa.options import TimingOptions, TurnOptions
+from speechqa.timeline import analyse_conversation, bridge_gaps, find_turns, intersection, silences, union
 
 OPTIONS = TimingOptions()
+TURNS = TurnOptions()
+
+
+def analyse(speech, *, options=OPTIONS, turns=TURNS):
+    """Turns measured as measure_call finds them, then the timing metrics derived from them."""
+    found, backchannels = find_turns(speech, options=turns)
+    return analyse_conversation(speech, tuple(found), tuple(backchannels), options=options)
 
 
 def iv(*pairs):
@@ -41,7 +41,7 @@ def test_alternating_turns_latency_and_silence():
         "agent": iv((0, 4), (6.5, 10), (20, 22)),
         "caller": iv((4.5, 6), (10.5, 15)),
     }
-    conv = analyse_conversation(speech, options=OPTIONS)
+    conv = analyse(speech, options=OPTIONS)
     assert [(t.party, t.start_s, t.end_s) for t in conv.turns] == [
         ("agent", 0, 4), ("caller", 4.5, 6), ("agent", 6.5, 10), ("caller", 10.5, 15), ("agent", 20, 22),
     ]
@@ -61,17 +61,17 @@ def test_alternating_turns_latency_and_silence():
 
 def test_backchannel_inside_turn_does_not_end_it():
     speech = {"agent": iv((0, 3), (3.3, 8)), "caller": iv((2.0, 2.5), (9, 12))}
-    turns, backchannels = find_turns(speech, options=OPTIONS)
+    turns, backchannels = find_turns(speech, options=TURNS)
     assert [(t.party, t.start_s, t.end_s) for t in turns] == [("agent", 0, 8), ("caller", 9, 12)]
     assert [(b.party, b.start_s, b.end_s) for b in backchannels] == [("caller", 2.0, 2.5)]
-    m = analyse_conversation(speech, options=OPTIONS).metrics
+    m = analyse(speech, options=OPTIONS).metrics
     assert m["caller_backchannels"] == 1 and m["caller_interruptions"] == 0
 
 
 def test_short_answer_after_turn_end_is_a_turn_not_a_backchannel():
     # The agent asks, the caller answers "yes" (0.6 s), the agent goes on after a 4 s silence.
     speech = {"agent": iv((0, 3), (8, 10)), "caller": iv((3.5, 4.1))}
-    turns, backchannels = find_turns(speech, options=OPTIONS)
+    turns, backchannels = find_turns(speech, options=TURNS)
     assert [(t.party, t.start_s, t.end_s) for t in turns] == [("agent", 0, 3), ("caller", 3.5, 4.1), ("agent", 8, 10)]
     assert backchannels == []
 
@@ -79,7 +79,7 @@ def test_short_answer_after_turn_end_is_a_turn_not_a_backchannel():
 def test_interruption_attributed_to_who_starts_it():
     # The caller speaks 0-6 s; the agent breaks in at 4 s and holds on: 2 s of overlap.
     speech = {"caller": iv((0, 6)), "agent": iv((4, 9))}
-    m = analyse_conversation(speech, options=OPTIONS).metrics
+    m = analyse(speech, options=OPTIONS).metrics
     assert m["agent_interruptions"] == 1 and m["caller_interruptions"] == 0
     assert m["overtalk_s"] == pytest.approx(2.0) and m["overtalk_episodes"] == 1
     assert m["agent_latency_median_s"] == pytest.approx(-2.0)
@@ -88,17 +88,17 @@ def test_interruption_attributed_to_who_starts_it():
 def test_onset_within_line_delay_or_grace_is_not_an_interruption():
     # Overlap of 0.15 s at the turn change: line delay, ordinary turn-taking.
     speech = {"caller": iv((0, 5)), "agent": iv((4.85, 8))}
-    assert analyse_conversation(speech, options=OPTIONS).metrics["agent_interruptions"] == 0
+    assert analyse(speech, options=OPTIONS).metrics["agent_interruptions"] == 0
     # Overlap of 0.4 s, past line delay but inside the 0.5 s grace.
     speech = {"caller": iv((0, 5)), "agent": iv((4.6, 8))}
-    m = analyse_conversation(speech, options=OPTIONS).metrics
+    m = analyse(speech, options=OPTIONS).metrics
     assert m["agent_interruptions"] == 0 and m["overtalk_episodes"] == 0
 
 
 def test_pauses_inside_own_turns():
     # Agent turn with gaps of 0.3, 0.5 and 2.5 s; the 4 s gap ends the turn and is no pause.
     speech = {"agent": iv((0, 5), (5.3, 10), (10.5, 15), (17.5, 30), (34, 40)), "caller": iv()}
-    m = analyse_conversation(speech, options=OPTIONS).metrics
+    m = analyse(speech, options=OPTIONS).metrics
     talk_min = (5 + 4.7 + 4.5 + 12.5 + 6) / 60
     assert m["agent_pauses_per_min"] == pytest.approx(3 / talk_min)
     assert m["agent_pause_mean_s"] == pytest.approx((0.3 + 0.5 + 2.5) / 3)
@@ -109,9 +109,9 @@ def test_pauses_inside_own_turns():
 
 def test_thresholds_come_from_options():
     speech = {"agent": iv((0, 2), (6, 8)), "caller": iv()}
-    assert analyse_conversation(speech, options=OPTIONS).metrics["silence_count"] == 1
+    assert analyse(speech, options=OPTIONS).metrics["silence_count"] == 1
     strict = TimingOptions(dead_air_s=5.0)
-    assert analyse_conversation(speech, options=strict).metrics["silence_count"] == 0
+    assert analyse(speech, options=strict).metrics["silence_count"] == 0
 
 
 def test_bad_option_is_refused_with_its_name():

@@ -9,6 +9,7 @@ import soundfile as sf
 
 from speechqa.audio import read_audio
 from speechqa.config import default_config
+from speechqa.call import assess
 from speechqa.measure import measure_call
 from speechqa.testing import PHONE_RATE_HZ, phone_channel
 from speechqa.timeline import bridge_gaps, intersection, total_s
@@ -81,7 +82,8 @@ def scene(request, words, tmp_path_factory):
         channels, rate = np.stack([phone_channel(ch, RATE) for ch in channels]), PHONE_RATE_HZ
     path = tmp_path_factory.mktemp("scene") / "scene.wav"
     sf.write(path, channels.T, rate, subtype="PCM_16")
-    measured = measure_call(read_audio(path), measure=CONFIG.measure, score=CONFIG.score)
+    m = measure_call(read_audio(path), measure=CONFIG.measure)
+    measured = (m, assess(m, score=CONFIG.score).derived)
     truth = {
         "dead_air": (caller_end_1, agent_start_2),
         "latency_caller": caller_start_1 - agent_end_1,
@@ -97,36 +99,36 @@ def scene(request, words, tmp_path_factory):
 
 
 def test_dead_air_length_and_place(scene):
-    m, truth, tolerance = scene
-    (silence,) = [e for e in m.events if e.kind == "silence"]
+    (m, d), truth, tolerance = scene
+    (silence,) = [e for e in d.events if e.kind == "silence"]
     assert silence.start_s == pytest.approx(truth["dead_air"][0], abs=tolerance)
     assert silence.end_s == pytest.approx(truth["dead_air"][1], abs=tolerance)
-    assert m.metrics["silence_max_s"] == pytest.approx(3.5, abs=tolerance)
+    assert d.metrics["silence_max_s"] == pytest.approx(3.5, abs=tolerance)
 
 
 def test_pauses(scene):
-    m, truth, tolerance = scene
+    (m, d), truth, tolerance = scene
     for party in ("agent", "caller"):
-        found = sorted(e.end_s - e.start_s for e in m.events if e.kind == "pause" and e.party == party)
+        found = sorted(e.end_s - e.start_s for e in d.events if e.kind == "pause" and e.party == party)
         assert found == pytest.approx(sorted(truth[f"{party}_pauses"]), abs=tolerance), party
 
 
 def test_latency(scene):
-    m, truth, tolerance = scene
-    assert m.metrics["caller_latency_median_s"] is not None
+    (m, d), truth, tolerance = scene
+    assert d.metrics["caller_latency_median_s"] is not None
     replies = [t for t in zip(m.turns, m.turns[1:]) if t[1].party == "caller" and t[0].party == "agent"]
     first_gap = replies[0][1].start_s - replies[0][0].end_s
     assert first_gap == pytest.approx(truth["latency_caller"], abs=tolerance)
 
 
 def test_backchannel_and_interruption(scene):
-    m, truth, tolerance = scene
-    assert m.metrics["caller_backchannels"] == 1 and m.metrics["caller_interruptions"] == 1
-    assert m.metrics["agent_interruptions"] == 0
-    (backchannel,) = [e for e in m.events if e.kind == "backchannel"]
+    (m, d), truth, tolerance = scene
+    assert d.metrics["caller_backchannels"] == 1 and d.metrics["caller_interruptions"] == 1
+    assert d.metrics["agent_interruptions"] == 0
+    (backchannel,) = [e for e in d.events if e.kind == "backchannel"]
     assert backchannel.start_s == pytest.approx(truth["backchannel_start"], abs=tolerance)
-    (interruption,) = [e for e in m.events if e.kind == "interruption"]
+    (interruption,) = [e for e in d.events if e.kind == "interruption"]
     assert interruption.start_s == pytest.approx(truth["interruption"][0], abs=tolerance)
     assert interruption.end_s == pytest.approx(truth["interruption"][1], abs=tolerance)
     # Overtalk: the backchannel over the agent's word, and the interruption's overlap.
-    assert m.metrics["overtalk_s"] == pytest.approx(truth["overtalk_s"], abs=2 * tolerance)
+    assert d.metrics["overtalk_s"] == pytest.approx(truth["overtalk_s"], abs=2 * tolerance)

@@ -20,10 +20,11 @@ from speechqa.warehouse import Changes, Warehouse, WarehouseLock
 D1, D2 = date(2026, 11, 21), date(2026, 11, 22)
 
 
-def _utterances(call_id: str, day: date, texts: list[str]) -> pa.Table:
+def _utterances(call_id: str, day: date, texts: list[str], *, measure_hash: str = "m1") -> pa.Table:
     return to_table("utterances", [
         {"call_id": call_id, "call_date": day, "utterance_index": i, "party": "agent",
-         "start_s": float(i), "end_s": i + 0.5, "text": t, "avg_logprob": -0.2, "language": "en"}
+         "start_s": float(i), "end_s": i + 0.5, "text": t, "avg_logprob": -0.2, "language": "en",
+         "measure_hash": measure_hash, "model_id": "base:abc"}
         for i, t in enumerate(texts)
     ])
 
@@ -74,13 +75,24 @@ def test_files_carry_provenance_microseconds_and_compression(tmp_path):
     path = wh.snapshot_dir() / "errors" / "errors.parquet"
     meta = pq.read_metadata(path)
     kv = {k.decode(): v.decode() for k, v in meta.metadata.items()}
-    assert kv["measure_hash"] == "m1" and kv["model_id"] == "base:abc" and "speechqa_version" in kv
+    assert kv["speechqa_table"] == "errors" and "speechqa_version" in kv and "measure_hash" not in kv   # no such rows
     assert meta.row_group(0).column(0).compression == "ZSTD"
     schema = pq.read_schema(path)
     assert schema.field("first_failure_utc").type == pa.timestamp("us", tz="UTC")
     assert wh.read("errors").column("first_failure_utc")[0].as_py().microsecond == 456789
     day_file = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
     assert "call_date" in pq.read_schema(day_file).names   # inside the file too, for BI connectors
+    assert file_meta(day_file)["measure_hash"] == "m1" and file_meta(day_file)["model_id"] == "base:abc"
+    # A later run measuring another call of that day with another [measure]: the file holds rows
+    # of both, and its metadata says so rather than naming only the last run's configuration.
+    Warehouse(tmp_path / "wh", metadata={"measure_hash": "m2"}).commit(
+        Changes(rows={"utterances": _utterances("b", D1, ["y"], measure_hash="m2")}), snapshot_id="s2")
+    day_file = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
+    assert file_meta(day_file)["measure_hash"] == "m1,m2"
+
+
+def file_meta(path) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in pq.read_schema(path).metadata.items()}
 
 
 def test_a_column_added_later_does_not_break_older_days(tmp_path):

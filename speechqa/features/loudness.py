@@ -42,8 +42,7 @@ K-weighting built here is within 0.034 dB at 8 kHz, 0.006 dB at 16 kHz and 0.008
 -3.010).
 
 **Noise floor**: `speechqa.features.noise_floor`, one definition for the VAD's gate and the SNR;
-the VAD reports each channel's floor with its speech. `noise_floor_dbfs` is importable from here
-too, for callers written before it moved.
+the VAD reports each channel's floor with its speech (`detect_speech_with_floor`).
 
 Everything runs in chunks of about a million samples and never copies the whole signal: besides
 the signal, P.56 needs about 25 MB, RMS about 18 MB, and BS.1770 8 bytes per ms
@@ -60,14 +59,12 @@ from scipy.ndimage import maximum_filter1d
 from scipy.signal import sosfilt
 
 from speechqa.features.checks import check_number, check_rate, check_signal
-from speechqa.features.noise_floor import noise_floor_dbfs
 
 __all__ = [
     "ActiveLevel",
     "active_speech_level",
     "integrated_loudness",
     "level_dbfs",
-    "noise_floor_dbfs",
 ]
 
 _CHUNK_SAMPLES = 1 << 20

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from speechqa.errors import SpeechQAError
+from speechqa.options import VadOptions
 from speechqa.features.noise_floor import DIGITAL_SILENCE_DBFS, frame_levels_dbfs, noise_floor_of_levels
 from speechqa.features.silero import STATE_SHAPE, SileroNet, probabilities, read_nets
 
@@ -51,96 +52,10 @@ BUNDLED_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "silero_va
 
 # The rates Silero's file holds a network for. Its framing (SileroNet.window, .context): 256 (8 kHz)
 # or 512 (16 kHz) samples a window, with the last 32 / 64 samples of the previous window in front.
-_RATES_HZ = (8000, 16000)
 _BLOCK_FRAMES = 2048  # windows per network call: its intermediates peak at ~22 KB a window and channel (16 kHz)
 _CHUNK_WINDOWS = 1875  # the signal is resampled and analysed 60 s (1875 windows of 32 ms) at a time
 
 _ONSET_SUBFRAMES = 4  # onsets are extended on 8 ms sub-frames (a quarter of a model window)
-
-
-@dataclass(frozen=True)
-class VadOptions:
-    """How speech is found on one channel. Times in seconds, levels in dB.
-
-    The defaults were chosen on telephone audio (8 kHz, 300-3400 Hz, 8-bit mu-law) and one real
-    call; `benchmarks/bench_vad.py` measures them, the numbers are in its docstring.
-    """
-
-    sample_rate_hz: int = 16000
-    """The rate the model runs at: 8000 or 16000; input at any other rate is resampled (soxr).
-    16 kHz although telephone audio is 8 kHz: on a real call (lca49) the 8 kHz path missed whole
-    utterances of the caller (74 % of her clearly voiced frames found, 92 % at 16 kHz) and
-    fired on DTMF at -60 dBFS. 8 kHz is ~1.5x faster and as good on count.wav and FDA."""
-    threshold: float = 0.3
-    """A frame whose speech probability is at least this starts speech. Silero is less sure of
-    phone-band speech: an isolated short word after silence ("six" of count.wav through a phone
-    channel) peaks at 0.44 and lasts too few frames over 0.4 to count. At 0.3 (with
-    neg_threshold 0.2) it is found, lca49's caller gains 1.2 points of clearly voiced frames
-    (0.916 -> 0.928), count.wav's boundaries through a phone channel stay within 50 ms (F1 1.00)
-    and FDA silence called speech goes from 0.003 to 0.005; the energy gate still keeps noise,
-    hum and tones out. At an 8 kHz model rate use 0.5 and None: there 0.3 moves count.wav's
-    phone-channel boundaries by up to 80 ms."""
-    neg_threshold: float | None = 0.2
-    """Speech continues until the probability falls below this; None = threshold - 0.15."""
-    min_speech_s: float = 0.12
-    """Detections this short or shorter (before onset extension and padding) are dropped."""
-    min_silence_s: float = 0.064
-    """Silence (probability below `neg_threshold`) must last this long to end speech: two 32 ms
-    frames. Short, so that the raw output keeps gaps between words (a 0.1 s gap in count.wav);
-    the timeline bridges gaps shorter than 0.25 s afterwards."""
-    speech_pad_s: float = 0.0
-    """Widen each interval by this on both sides (halfway into gaps shorter than twice this).
-    silero-vad pads 30 ms for ASR chunks; here any pad made boundaries worse: the model's
-    offsets are already 20-50 ms late."""
-    onset_extend_s: float = 0.128
-    """Move each start back over up to this much audio (in 8 ms steps) that passes the energy
-    gate: the model becomes sure on the vowel, late on voiceless onsets (the /s/ of "six" by
-    170 ms on phone audio at 16 kHz). 0.128 s places all ten onsets of count.wav within 50 ms."""
-    energy_margin_db: float = 6.0
-    """Frames less than this far above the channel's noise floor are never speech."""
-    noise_floor_percentile: float = 10.0
-    """The channel's noise floor: this percentile of its 32 ms frame levels."""
-
-    def __post_init__(self) -> None:
-        if self.sample_rate_hz not in _RATES_HZ:
-            raise SpeechQAError(
-                f"VadOptions.sample_rate_hz={self.sample_rate_hz} is not supported by the Silero "
-                "VAD; use 16000 (the default) or 8000.",
-                error_type="bad_config",
-            )
-        if not 0.0 < self.threshold < 1.0:
-            raise SpeechQAError(
-                f"VadOptions.threshold={self.threshold} must lie strictly between 0 and 1 "
-                "(0.5 is the default).",
-                error_type="bad_config",
-            )
-        if self.neg_threshold is not None and not 0.0 <= self.neg_threshold <= self.threshold:
-            raise SpeechQAError(
-                f"VadOptions.neg_threshold={self.neg_threshold} must lie between 0 and "
-                f"threshold={self.threshold}; use None for threshold - 0.15.",
-                error_type="bad_config",
-            )
-        for name in (
-            "min_speech_s", "min_silence_s", "speech_pad_s", "onset_extend_s", "energy_margin_db"
-        ):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise SpeechQAError(
-                    f"VadOptions.{name}={value} must be a finite number >= 0.",
-                    error_type="bad_config",
-                )
-        if not 0.0 <= self.noise_floor_percentile <= 100.0:
-            raise SpeechQAError(
-                f"VadOptions.noise_floor_percentile={self.noise_floor_percentile} must lie "
-                "between 0 and 100 (10 is the default).",
-                error_type="bad_config",
-            )
-
-    @property
-    def effective_neg_threshold(self) -> float:
-        if self.neg_threshold is not None:
-            return self.neg_threshold
-        return max(self.threshold - 0.15, 0.01)  # as silero-vad's get_speech_timestamps
 
 
 class VadModel:

@@ -1,8 +1,11 @@
-"""Verdicts, abstention and the normalised total."""
+"""Verdicts, abstention and the normalised total; criteria checked when they are made."""
 
 import pytest
 
-from speechqa.scoring import Criterion, evaluate, total_score
+from speechqa.derive import Derived
+from speechqa.judge import judge, total_score
+from speechqa.metrics import METRIC_NAMES
+from speechqa.options import Criterion
 
 
 def crit(id, metric, direction, threshold, **kw):
@@ -17,8 +20,11 @@ CRITERIA = (
 
 
 def run(metrics, supports=None, **kw):
-    return evaluate(kw.pop("criteria", CRITERIA), metrics, supports=supports or {}, evidence={"silence_max_s": [(3.0, 15.0)]},
-                    reasons={"agent_f0_sd_st": "mono recording"})
+    """Judge metrics whose supports are `supports` (by the support metric's name), else unknown."""
+    every = {name: None for name in METRIC_NAMES} | metrics | (supports or {})
+    derived = Derived(metrics=every, unmeasured={"agent_f0_sd_st": "mono recording"}, events=(),
+                      evidence={"silence_max_s": [(3.0, 15.0)]}, notes={})
+    return judge(derived, kw.pop("criteria", CRITERIA))
 
 
 def test_pass_fail_by_direction():
@@ -31,7 +37,7 @@ def test_pass_fail_by_direction():
 
 def test_unmeasured_and_unsupported_abstain_and_leave_the_total():
     verdicts = run({"level_diff_db": 1.0, "agent_f0_sd_st": None, "silence_max_s": 2.0},
-                   supports={"level_diff_db": 4.0})
+                   supports={"level_support_s": 4.0})
     assert [v.verdict for v in verdicts] == ["abstain", "abstain", "pass"]
     assert "4 < 10" in verdicts[0].note and verdicts[1].note == "mono recording"
     score = total_score(verdicts)
@@ -56,9 +62,11 @@ def test_boundaries_pass():
     assert [v.verdict for v in verdicts] == ["pass", "pass", "pass"]
 
 
-def test_unknown_metric_is_named():
-    with pytest.raises(KeyError, match="no_such_metric"):
-        run({}, criteria=(crit("x", "no_such_metric", "max", 1.0),))
+def test_unknown_metric_is_refused_with_the_names_it_may_mean():
+    with pytest.raises(ValueError, match="'silence_max_ms' is not measured by speechqa; did you mean 'silence_max_s'"):
+        crit("x", "silence_max_ms", "max", 1.0)
+    with pytest.raises(ValueError, match="'no_such_metric' is not measured by speechqa; the metric names"):
+        crit("x", "no_such_metric", "max", 1.0)
 
 
 def test_bad_direction_refused():

@@ -1,36 +1,16 @@
-"""Criteria: a measured value against a threshold gives pass, fail or abstain, with evidence.
+"""Judge: a call's derived metrics against the criteria give pass, fail or abstain, with evidence.
 
-Scoring reads only metrics and event times, never audio, so it can be re-run on stored results.
+Reads only metrics, their support and the moments behind them, never audio, so it runs on stored
+results as well. The criteria themselves (speechqa.options.Criterion) are checked when the
+configuration loads: a criterion naming a metric speechqa does not measure never gets here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-DIRECTIONS = {
-    "min": "value >= threshold passes",
-    "max": "value <= threshold passes",
-    "abs_max": "|value| <= threshold passes",
-    "ratio_max": "max(value, 1/value) <= threshold passes (a ratio near 1)",
-}
-
-
-@dataclass(frozen=True)
-class Criterion:
-    id: str
-    metric: str
-    direction: str
-    threshold: float
-    weight: float = 1.0
-    min_support: float = 0.0   # in the unit of the metric's support (see speechqa.metrics)
-    fatal: bool = False        # failing it sets the total to 0
-    label: str = ""
-
-    def __post_init__(self):
-        if self.direction not in DIRECTIONS:
-            raise ValueError(f"criterion {self.id!r}: direction {self.direction!r} is not one of {sorted(DIRECTIONS)}")
-        if not self.weight >= 0:
-            raise ValueError(f"criterion {self.id!r}: weight {self.weight!r} must be 0 or more")
+from speechqa.metrics import BY_NAME
+from speechqa.options import Criterion
 
 
 @dataclass(frozen=True)
@@ -56,39 +36,29 @@ class Score:
     fatal_failures: tuple[str, ...]
 
 
-def evaluate(
-    criteria: tuple[Criterion, ...],
-    metrics: dict,
-    *,
-    supports: dict[str, float | None],
-    evidence: dict[str, list[tuple[float, float]]],
-    reasons: dict[str, str],
-    notes: dict[str, str] | None = None,
-) -> list[Verdict]:
-    """One verdict per criterion. `supports` maps a metric to its support value, `reasons` a
-    metric to why it is unmeasured, `evidence` a metric to the moments behind it, `notes` a
-    metric to what decided it (the words said)."""
-    notes = notes or {}
+def judge(derived, criteria: tuple[Criterion, ...]) -> tuple[Verdict, ...]:
+    """One verdict per criterion from a call's derived figures (a speechqa.derive.Derived:
+    metrics, unmeasured, evidence, notes)."""
+    metrics = derived.metrics
     verdicts = []
     for c in criteria:
-        if c.metric not in metrics:
-            raise KeyError(f"criterion {c.id!r} names metric {c.metric!r}, which speechqa does not measure")
         value = metrics[c.metric]
-        support = supports.get(c.metric)
+        spec = BY_NAME[c.metric]
+        support = metrics[spec.support] if spec.support else None
         if value is None:
-            verdict, note = "abstain", reasons.get(c.metric, "not measured")
+            verdict, note = "abstain", derived.unmeasured.get(c.metric, "not measured")
         elif support is not None and support < c.min_support:
             verdict, note = "abstain", f"too little support: {support:g} < {c.min_support:g}"
         else:
-            verdict, note = ("pass" if _passes(c, value) else "fail"), notes.get(c.metric, "")
+            verdict, note = ("pass" if _passes(c, value) else "fail"), derived.notes.get(c.metric, "")
         verdicts.append(
             Verdict(
                 id=c.id, label=c.label, metric=c.metric, value=value, threshold=c.threshold,
                 direction=c.direction, verdict=verdict, weight=c.weight, fatal=c.fatal,
-                support=support, evidence=tuple(evidence.get(c.metric, ())), note=note,
+                support=support, evidence=tuple(derived.evidence.get(c.metric, ())), note=note,
             )
         )
-    return verdicts
+    return tuple(verdicts)
 
 
 def total_score(verdicts: list[Verdict]) -> Score:

@@ -1,0 +1,272 @@
+"""Every option of speechqa, one frozen dataclass per stage, with its defaults and checks.
+
+speechqa.config builds these from TOML; the stages take the one they need (a VAD takes
+VadOptions, not the whole configuration). This module imports no stage, so any stage may import
+it. Times in seconds, levels in dB; a bad value raises with what to use instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+
+from speechqa.errors import SpeechQAError
+from speechqa.metrics import METRIC_NAMES
+from speechqa.names import ASR_LANGUAGES
+
+VAD_RATES_HZ = (8000, 16000)   # the rates the Silero VAD runs at
+CUSTOMER_ID_MODES = ("keep", "hash", "drop")
+DIRECTIONS = {
+    "min": "value >= threshold passes",
+    "max": "value <= threshold passes",
+    "abs_max": "|value| <= threshold passes",
+    "ratio_max": "max(value, 1/value) <= threshold passes (a ratio near 1)",
+}
+
+
+# ---- [measure] ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VadOptions:
+    """How speech is found on one channel. Times in seconds, levels in dB.
+
+    The defaults were chosen on telephone audio (8 kHz, 300-3400 Hz, 8-bit mu-law) and one real
+    call; `benchmarks/bench_vad.py` measures them, the numbers are in its docstring.
+    """
+
+    sample_rate_hz: int = 16000
+    """The rate the model runs at: 8000 or 16000; input at any other rate is resampled (soxr).
+    16 kHz although telephone audio is 8 kHz: on a real call (lca49) the 8 kHz path missed whole
+    utterances of the caller (74 % of her clearly voiced frames found, 92 % at 16 kHz) and
+    fired on DTMF at -60 dBFS. 8 kHz is ~1.5x faster and as good on count.wav and FDA."""
+    threshold: float = 0.3
+    """A frame whose speech probability is at least this starts speech. Silero is less sure of
+    phone-band speech: an isolated short word after silence ("six" of count.wav through a phone
+    channel) peaks at 0.44 and lasts too few frames over 0.4 to count. At 0.3 (with
+    neg_threshold 0.2) it is found, lca49's caller gains 1.2 points of clearly voiced frames
+    (0.916 -> 0.928), count.wav's boundaries through a phone channel stay within 50 ms (F1 1.00)
+    and FDA silence called speech goes from 0.003 to 0.005; the energy gate still keeps noise,
+    hum and tones out. At an 8 kHz model rate use 0.5 and None: there 0.3 moves count.wav's
+    phone-channel boundaries by up to 80 ms."""
+    neg_threshold: float | None = 0.2
+    """Speech continues until the probability falls below this; None = threshold - 0.15."""
+    min_speech_s: float = 0.12
+    """Detections this short or shorter (before onset extension and padding) are dropped."""
+    min_silence_s: float = 0.064
+    """Silence (probability below `neg_threshold`) must last this long to end speech: two 32 ms
+    frames. Short, so that the raw output keeps gaps between words (a 0.1 s gap in count.wav);
+    the timeline bridges gaps shorter than 0.25 s afterwards."""
+    speech_pad_s: float = 0.0
+    """Widen each interval by this on both sides (halfway into gaps shorter than twice this).
+    silero-vad pads 30 ms for ASR chunks; here any pad made boundaries worse: the model's
+    offsets are already 20-50 ms late."""
+    onset_extend_s: float = 0.128
+    """Move each start back over up to this much audio (in 8 ms steps) that passes the energy
+    gate: the model becomes sure on the vowel, late on voiceless onsets (the /s/ of "six" by
+    170 ms on phone audio at 16 kHz). 0.128 s places all ten onsets of count.wav within 50 ms."""
+    energy_margin_db: float = 6.0
+    """Frames less than this far above the channel's noise floor are never speech."""
+    noise_floor_percentile: float = 10.0
+    """The channel's noise floor: this percentile of its 32 ms frame levels."""
+
+    def __post_init__(self) -> None:
+        if self.sample_rate_hz not in VAD_RATES_HZ:
+            raise SpeechQAError(
+                f"VadOptions.sample_rate_hz={self.sample_rate_hz} is not supported by the Silero "
+                "VAD; use 16000 (the default) or 8000.",
+                error_type="bad_config",
+            )
+        if not 0.0 < self.threshold < 1.0:
+            raise SpeechQAError(
+                f"VadOptions.threshold={self.threshold} must lie strictly between 0 and 1 "
+                "(0.5 is the default).",
+                error_type="bad_config",
+            )
+        if self.neg_threshold is not None and not 0.0 <= self.neg_threshold <= self.threshold:
+            raise SpeechQAError(
+                f"VadOptions.neg_threshold={self.neg_threshold} must lie between 0 and "
+                f"threshold={self.threshold}; use None for threshold - 0.15.",
+                error_type="bad_config",
+            )
+        for name in (
+            "min_speech_s", "min_silence_s", "speech_pad_s", "onset_extend_s", "energy_margin_db"
+        ):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise SpeechQAError(
+                    f"VadOptions.{name}={value} must be a finite number >= 0.",
+                    error_type="bad_config",
+                )
+        if not 0.0 <= self.noise_floor_percentile <= 100.0:
+            raise SpeechQAError(
+                f"VadOptions.noise_floor_percentile={self.noise_floor_percentile} must lie "
+                "between 0 and 100 (10 is the default).",
+                error_type="bad_config",
+            )
+
+    @property
+    def effective_neg_threshold(self) -> float:
+        if self.neg_threshold is not None:
+            return self.neg_threshold
+        return max(self.threshold - 0.15, 0.01)  # as silero-vad's get_speech_timestamps
+
+
+@dataclass(frozen=True)
+class AsrOptions:
+    enabled: bool = True                 # false: acoustics and timing only, no words
+    model: str = "models/whisper-base"   # a faster-whisper model folder, or a model name
+    compute_type: str = "int8"
+    threads: int = 0                     # CPU threads for CTranslate2; 0 = its default
+    batch_size: int = 6                  # windows decoded at once, at most; memory grows with it
+    beam_size: int = 3
+    language: str = "auto"               # "ru", "en" or "auto" (detected once per call)
+    agent_language: str = ""             # per-party override; "" = as `language`
+    caller_language: str = ""
+    detect_from_s: float = 30.0          # auto: detect from the windows holding this much of the agent's first speech
+    max_clip_s: float = 30.0             # packed speech per window: Whisper's is 30 s
+    clip_pad_s: float = 0.2              # context kept around speech: Whisper misreads bare onsets
+    word_margin_s: float = 0.3           # a word whose middle is further than this from speech is dropped
+    utterance_gap_s: float = 1.0         # a longer gap between words starts a new utterance
+    no_speech_prob_max: float = 0.6      # drop a segment Whisper finds this likely to be no speech
+    compression_ratio_max: float = 2.4   # drop a segment that repeats itself
+
+    def __post_init__(self):
+        for name in ("language", "agent_language", "caller_language"):
+            value = getattr(self, name)
+            if value and value not in ASR_LANGUAGES:
+                raise ValueError(f"{name} = {value!r}; use one of {ASR_LANGUAGES}")
+        for name in ("batch_size", "beam_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} = {value!r} must be a whole number of at least 1")
+        if not 0 < self.max_clip_s <= 30:
+            raise ValueError(f"max_clip_s = {self.max_clip_s!r} must be in (0, 30]: Whisper's window is 30 s")
+
+
+@dataclass(frozen=True)
+class PiiOptions:
+    enabled: bool = True         # False: nothing is masked
+    cards: bool = True           # Luhn-valid runs of 13-19 digits, possibly in groups
+    phones: bool = True          # Russian (+7 / 8) and international numbers
+    emails: bool = True          # written and spoken addresses
+    number_words: bool = True    # runs of spelled-out numbers or written 1-4 digit groups
+    min_number_words: int = 4    # the shortest such run that is masked
+
+    def __post_init__(self):
+        if not (isinstance(self.min_number_words, int) and self.min_number_words >= 1):
+            raise ValueError(f"pii option min_number_words={self.min_number_words!r} must be a whole "
+                             "number of at least 1 (the default is 4)")
+
+
+@dataclass(frozen=True)
+class QualityOptions:
+    dual_mono_correlation: float = 0.95   # channels this alike are one signal twice
+    crosstalk_correlation: float = 0.6    # a segment this alike to the other channel is leak
+    crosstalk_max_lag_s: float = 0.25
+    clipping_share: float = 0.001         # share of samples at full scale that flags clipping
+    narrowband_max_share: float = 0.001   # energy share above 4 kHz below which audio is phone-band
+
+    def __post_init__(self):
+        for name in ("dual_mono_correlation", "crosstalk_correlation"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name} = {getattr(self, name)!r} must be in (0, 1]")
+
+@dataclass(frozen=True)
+class PitchOptions:
+    fmin_hz: float = 60.0
+    fmax_hz: float = 400.0
+    hop_s: float = 0.01
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    """Where turns begin and end (criteria.md, "turn"). Turns are measured: each turn's level,
+    F0 and articulation rate come from the audio, so these options are part of [measure]."""
+
+    floor_take_s: float = 1.0          # the other party speaking longer than this takes the floor
+    turn_end_silence_s: float = 3.0    # own silence longer than this ends a turn
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"turn option {name}={value!r} must be a positive number of seconds")
+
+
+# ---- [score] ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TimingOptions:
+    line_delay_s: float = 0.2          # onsets this close to the other's end are not interruptions
+    interruption_grace_s: float = 0.5  # overlap needed before an onset counts as an interruption
+    dead_air_s: float = 3.0            # T: shortest silence counted as dead air
+    overtalk_episode_min_s: float = 1.0
+    slow_reply_s: float = 2.0
+    pause_min_s: float = 0.25
+    long_pause_s: float = 2.0
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"timing option {name}={value!r} must be a positive number of seconds")
+
+
+@dataclass(frozen=True)
+class ScriptOptions:
+    greeting_within_s: float = 10.0          # from the start of the agent's first utterance
+    recording_notice_within_s: float = 60.0  # likewise, for the recording notice
+    closing_within_s: float = 20.0           # farewell / thanks within the agent's last N seconds
+    question_silence_s: float = 5.0          # longest silence allowed right after a caller's question
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"script option {name}={value!r} must be a positive number of seconds")
+
+@dataclass(frozen=True)
+class RateOptions:
+    min_speech_s: float = 5.0   # a party's rate needs this much articulation time
+    min_pair_words: int = 3     # a caller->agent turn pair's rate ratio needs this many words per turn
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    metric: str
+    direction: str
+    threshold: float
+    weight: float = 1.0
+    min_support: float = 0.0   # in the unit of the metric's support (see speechqa.metrics)
+    fatal: bool = False        # failing it sets the total to 0
+    label: str = ""
+
+    def __post_init__(self):
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"criterion {self.id!r}: direction {self.direction!r} is not one of {sorted(DIRECTIONS)}")
+        if self.metric not in METRIC_NAMES:
+            close = difflib.get_close_matches(self.metric, METRIC_NAMES, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+            raise ValueError(f"criterion {self.id!r}: metric {self.metric!r} is not measured by speechqa; {hint}"
+                             "the metric names are the keys of `speechqa score --json` \"metrics\"")
+        if not self.weight >= 0:
+            raise ValueError(f"criterion {self.id!r}: weight {self.weight!r} must be 0 or more")
+
+
+# ---- [batch.sources] ----------------------------------------------------------------------
+
+AUDIO_EXTENSIONS = ("wav", "flac", "mp3", "ogg", "opus", "oga", "m4a", "mp4", "aac", "amr", "gsm", "au", "aif", "aiff", "wma", "webm", "mka")
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    extensions: tuple[str, ...] = AUDIO_EXTENSIONS
+    # A file stem matching this is one leg of a call; files with the same "call" group join.
+    pair_pattern: str = r"^(?P<call>.+)[_-](?P<leg>agent|caller|in|out)$"
+    agent_legs: tuple[str, ...] = ("agent", "out")
+    caller_legs: tuple[str, ...] = ("caller", "in")
+    # Regex on the path relative to the recordings folder (with '/'); named groups become metadata.
+    filename_pattern: str = ""
+    call_time_format: str = ""        # strptime format of the call_time group; "" = ISO 8601
+    timezone: str = "UTC"             # call_date is the local business day here; naive times are local
+    customer_id: str = "keep"         # keep, hash (sha256 with salt) or drop
+    customer_id_salt: str = ""
