@@ -16,6 +16,7 @@ from math import ceil
 import numpy as np
 
 from speechqa import packing, whisper
+from speechqa.names import AUTO, CALL, CHANNELS
 from speechqa.options import AsrOptions
 from speechqa.transcript import Utterance
 from speechqa.whisper import load_asr_model   # tests and benchmarks import it from here too
@@ -26,7 +27,7 @@ class Transcript:
     language: str
     language_probability: float | None   # None when the language came from configuration
     method: str                          # "config" or "detected"
-    channels: tuple[tuple[Utterance, ...], ...]   # per channel; party is "left"/"right"/"call"
+    channels: tuple[tuple[Utterance, ...], ...]   # per channel; party is a channel's name (CHANNELS), or CALL
 
 
 def transcribe_channels(
@@ -53,13 +54,13 @@ def transcribe_channels(
     decoded: list[packing.DecodedWindow] = []
     for batch in packing.even_batches(windows, options.batch_size):
         encoded = whisper.encode(packing.window_audio(*packing.at_asr_rate(packed, sample_rate_hz, batch), batch), model=model)
-        if language == "auto":
+        if language == AUTO:
             # The first windows are the first party's first speech: detecting from their
             # encoder output spares the separate encoder pass a detection of its own costs.
             first_speech = encoded[: max(1, ceil(options.detect_from_s / options.max_clip_s))]
             language, probability = whisper.detect_language(first_speech, model=model)
         decoded += whisper.decode(encoded, batch, model=model, language=language, beam_size=options.beam_size)
-    if language == "auto":   # nothing to listen to
+    if language == AUTO:   # nothing to listen to
         language, probability = "en", 0.0
     method = "config" if probability is None else "detected"
     return Transcript(
@@ -81,7 +82,7 @@ class Transcriber:
         """Each channel over its own speech, in one language: the configured one, or the one
         detected from the first `detect_from_s` of `first_channel`'s speech (the agent's, or
         the first speaker's when roles are automatic; the other channel's if that is silent)."""
-        names = ("call",) if len(samples) == 1 else ("left", "right")
+        names = (CALL,) if len(samples) == 1 else CHANNELS
         return transcribe_channels(
             samples, sample_rate_hz, speech_by_channel, parties=names, language=self.options.language,
             model=self.model, options=self.options, first_channel=first_channel,

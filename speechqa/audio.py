@@ -30,6 +30,7 @@ import soundfile as sf
 import soxr
 
 from speechqa.errors import SpeechQAError
+from speechqa.names import PARTIES
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def read_two_legs(agent_path: str | os.PathLike, caller_path: str | os.PathLike,
     Raises what read_audio raises, with the same error_type and the leg named.
     """
     legs, signals = [], []
-    for role, path in (("agent", agent_path), ("caller", caller_path)):
+    for role, path in zip(PARTIES, (agent_path, caller_path)):
         try:
             leg = read_audio(path, max_duration_s=max_duration_s)
         except SpeechQAError as exc:

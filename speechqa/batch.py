@@ -23,6 +23,7 @@ from speechqa.config import Config, config_for_queue
 from speechqa.errors import SpeechQAError
 from speechqa.sources import CallSource, call_content_id, discover
 from speechqa.names import STAGES
+from speechqa.stages import check_stage
 from speechqa.runs import model_id, new_run_id, run_row, runs_with
 from speechqa.tables import to_table
 from speechqa.warehouse import Changes, Warehouse, WarehouseLock
@@ -221,6 +222,7 @@ class _Run:
         self.sequence = 0
 
     def stage(self, name: str, seconds: float) -> None:
+        check_stage(name)   # the runs table has a column for each of STAGES only
         self.summary.stages[name] = self.summary.stages.get(name, 0.0) + seconds
 
     def plan(self, sources: list[CallSource], problems, *, threads: int) -> list[Job]:

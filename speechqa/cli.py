@@ -9,6 +9,7 @@ import sys
 
 from speechqa import __version__
 from speechqa.errors import SpeechQAError
+from speechqa.names import AGENT_CHOICES, ASR_LANGUAGES
 
 EXIT_ERROR = 1   # a call could not be scored (bad input, no speech, ...)
 EXIT_USAGE = 2   # bad arguments or configuration
@@ -84,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_measure_overrides(parser) -> None:
-    parser.add_argument("--agent", choices=("left", "right", "auto"), help="which channel is the agent (overrides [measure] agent)")
+    parser.add_argument("--agent", choices=AGENT_CHOICES, help="which channel is the agent (overrides [measure] agent)")
     parser.add_argument("--model", metavar="PATH_OR_NAME", help="a faster-whisper model folder or name (overrides [measure.asr] model)")
-    parser.add_argument("--language", choices=("auto", "ru", "en"), help="the calls' language (overrides [measure.asr] language)")
+    parser.add_argument("--language", choices=ASR_LANGUAGES, help="the calls' language (overrides [measure.asr] language)")
     parser.add_argument("--no-asr", action="store_true", help="no transcription: acoustics and timing only (faster; word criteria abstain)")
 
 

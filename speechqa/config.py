@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from speechqa.errors import SpeechQAError
-from speechqa.names import AGENT_CHOICES
+from speechqa.names import AGENT_CHOICES, AUTO
 from speechqa.options import (
     CUSTOMER_ID_MODES, AsrOptions, Criterion, PiiOptions, PitchOptions, QualityOptions, RateOptions, ScriptOptions,
     SourceOptions, TimingOptions, TurnOptions, VadOptions,
@@ -38,7 +38,7 @@ MOVED = {
 
 @dataclass(frozen=True)
 class MeasureConfig:
-    agent: str = "auto"                  # which channel is the agent: left, right or auto
+    agent: str = AUTO                    # which channel is the agent: left, right or auto
     max_duration_s: float = 14400.0      # longer recordings are refused (error type too_long)
     gain_offset_left_db: float = 0.0     # added to levels measured on the left channel
     gain_offset_right_db: float = 0.0

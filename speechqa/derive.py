@@ -21,7 +21,7 @@ import numpy as np
 from speechqa.config import ScoreConfig
 from speechqa.measure import AUDIO_METRIC_NAMES, MONO_AUDIO_METRIC_NAMES, LevelPair, Measurement
 from speechqa.metrics import conform
-from speechqa.names import CALL, PARTIES
+from speechqa.names import BACKCHANNEL, CALL, INTERRUPTION, OVERTALK, PARTIES, PAUSE, SILENCE
 from speechqa.rate import match_slope_per_min
 from speechqa.timeline import SILENCE_METRICS, TIMING_METRICS, Event, analyse_conversation, silence_metrics, total_s, union
 from speechqa.words import CALL_WORD_METRICS, WORD_METRICS, call_word_metrics, word_metrics
@@ -119,23 +119,23 @@ def _evidence(events, turns, pairs: tuple[LevelPair, ...], *, slow_reply_s: floa
         return [(round(e.start_s, 2), round(e.end_s, 2)) for e in found[:most]]
 
     evidence = {
-        "silence_max_s": moments("silence")[:1],
-        "silence_total_s": moments("silence"),
-        "silence_count": moments("silence"),
-        "silence_share": moments("silence"),
-        "overtalk_s": moments("overtalk"),
-        "overtalk_episodes": moments("overtalk"),
+        "silence_max_s": moments(SILENCE)[:1],
+        "silence_total_s": moments(SILENCE),
+        "silence_count": moments(SILENCE),
+        "silence_share": moments(SILENCE),
+        "overtalk_s": moments(OVERTALK),
+        "overtalk_episodes": moments(OVERTALK),
     }
     worst_pairs = sorted(pairs, key=lambda p: -abs(p.level_diff_db))[:most]
     evidence["level_diff_db"] = [(round(p.caller_start_s, 2), round(p.agent_end_s, 2)) for p in worst_pairs]
     evidence["level_diff_pair_median_db"] = evidence["level_diff_db"]
     for party in PARTIES:
         own_turns = sorted((t for t in turns if t.party == party), key=lambda t: -t.duration_s)
-        evidence[f"{party}_interruptions"] = moments("interruption", party, longest_first=False)
-        evidence[f"{party}_backchannels"] = moments("backchannel", party, longest_first=False)
+        evidence[f"{party}_interruptions"] = moments(INTERRUPTION, party, longest_first=False)
+        evidence[f"{party}_backchannels"] = moments(BACKCHANNEL, party, longest_first=False)
         evidence[f"{party}_monologue_max_s"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:1]]
-        evidence[f"{party}_long_pauses"] = moments("pause", party)
-        evidence[f"{party}_pauses_per_min"] = moments("pause", party)
+        evidence[f"{party}_long_pauses"] = moments(PAUSE, party)
+        evidence[f"{party}_pauses_per_min"] = moments(PAUSE, party)
         for name in ("talk_share", "f0_sd_st", "f0_range_st", "level_dbfs", "talk_s"):
             evidence[f"{party}_{name}"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:most]]
     evidence["agent_talk_share"] = evidence["agent_talk_s"]

@@ -210,7 +210,7 @@ def _measure_two_party(recording, samples, tracks, flags, transcript, transcribe
         lexicon=None if transcript is None else load_lexicon(transcript.language),
     )
     agent = CHANNELS.index(roles.agent_channel)
-    channel_of = {"agent": agent, "caller": 1 - agent}
+    channel_of = dict(zip(PARTIES, (agent, 1 - agent)))
     offsets_db = (measure.gain_offset_left_db, measure.gain_offset_right_db)
     speech = {party: tracks[channel_of[party]].speech for party in PARTIES}
     audio = _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook)
@@ -290,11 +290,10 @@ def _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook) ->
 def _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure) -> list[Utterance]:
     """The channels' utterances under party names; a channel whose party has its own language
     in the configuration is transcribed again in that language."""
-    overrides = {"agent": measure.asr.agent_language, "caller": measure.asr.caller_language}
     utterances = []
     for party in PARTIES:
         ch = channel_of[party]
-        language = overrides[party] or transcript.language
+        language = getattr(measure.asr, f"{party}_language") or transcript.language
         if language != transcript.language:
             found = transcriber.transcribe_channel(samples[ch], sr, speech[party], party=party, language=language)
         else:
@@ -394,7 +393,7 @@ def _level_pairs(turn_stats: list[TurnStats]) -> list[LevelPair]:
     """Each caller turn answered by the next turn, an agent's, both with a P.56 level (>= 1 s)."""
     pairs = []
     for caller, agent in zip(turn_stats, turn_stats[1:]):
-        if (caller.party, agent.party) != ("caller", "agent"):
+        if (agent.party, caller.party) != PARTIES:
             continue
         if caller.level_dbfs is not None and agent.level_dbfs is not None:
             pairs.append(LevelPair(caller.start_s, caller.end_s, agent.start_s, agent.end_s,

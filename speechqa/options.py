@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from speechqa.errors import SpeechQAError
 from speechqa.metrics import METRIC_NAMES
-from speechqa.names import ASR_LANGUAGES
+from speechqa.names import ASR_LANGUAGES, AUTO
 
 VAD_RATES_HZ = (8000, 16000)   # the rates the Silero VAD runs at
 CUSTOMER_ID_MODES = ("keep", "hash", "drop")
@@ -120,7 +120,7 @@ class AsrOptions:
     threads: int = 0                     # CPU threads for CTranslate2; 0 = its default
     batch_size: int = 6                  # windows decoded at once, at most; memory grows with it
     beam_size: int = 3
-    language: str = "auto"               # "ru", "en" or "auto" (detected once per call)
+    language: str = AUTO                 # "ru", "en" or "auto" (detected once per call)
     agent_language: str = ""             # per-party override; "" = as `language`
     caller_language: str = ""
     detect_from_s: float = 30.0          # auto: detect from the windows holding this much of the agent's first speech

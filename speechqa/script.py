@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from speechqa.options import ScriptOptions
 from speechqa.lexicon import Lexicon, Token, find, tokenise
+from speechqa.names import BACKCHANNEL, INTERRUPTION, PARTIES
 from speechqa.timeline import Event, Turn
 from speechqa.transcript import Utterance
 
@@ -70,7 +71,7 @@ def script_metrics(
     """Every script metric of one call. Agent metrics are None when the agent said nothing."""
     said = {
         party: [_said(u, lexicon) for u in sorted(utterances, key=lambda u: u.start_s) if u.party == party]
-        for party in ("agent", "caller")
+        for party in PARTIES
     }
     out = ScriptResult(metrics={}, evidence={}, notes={})
     if said["caller"]:
@@ -174,7 +175,7 @@ def _interruptions_in_questions(out, questions, events):
     question is its last sentence; without, the whole utterance."""
     evidence, texts = [], []
     for e in events:
-        if e.kind != "interruption" or e.party != "agent":
+        if e.kind != INTERRUPTION or e.party != "agent":
             continue
         for q in questions:
             start_s, end_s = _question_span(q.utterance)
@@ -191,7 +192,7 @@ def _backchannels(out, turns, events):
     found = [
         (e.start_s, e.end_s)
         for e in events
-        if e.kind == "backchannel" and e.party == "agent"
+        if e.kind == BACKCHANNEL and e.party == "agent"
         and any(t.start_s <= e.start_s < t.end_s for t in caller_turns)
     ]
     note = f"{len(found) or 'no'} agent backchannels during caller turns"

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from speechqa.audio import Recording, read_audio, read_two_legs
 from speechqa.errors import SpeechQAError
+from speechqa.names import PARTIES
 from speechqa.options import AUDIO_EXTENSIONS, CUSTOMER_ID_MODES, SourceOptions
 
 logger = logging.getLogger(__name__)
@@ -182,7 +183,7 @@ class _Rules:
     filename: re.Pattern | None
     tz: ZoneInfo
     extensions: frozenset[str]
-    legs: dict[str, tuple[str, ...]]       # "agent"/"caller" -> leg names, lower case, in order
+    legs: dict[str, tuple[str, ...]]       # party (PARTIES) -> leg names, lower case, in order
 
 
 def _rules(options: SourceOptions) -> _Rules:
@@ -190,8 +191,7 @@ def _rules(options: SourceOptions) -> _Rules:
     if not {"call", "leg"} <= set(pair.groupindex):
         raise SpeechQAError(f"pair_pattern {options.pair_pattern!r} needs the named groups "
                             "(?P<call>...) and (?P<leg>...)", error_type="bad_config")
-    legs = {"agent": tuple(leg.lower() for leg in options.agent_legs),
-            "caller": tuple(leg.lower() for leg in options.caller_legs)}
+    legs = {party: tuple(leg.lower() for leg in getattr(options, f"{party}_legs")) for party in PARTIES}
     if set(legs["agent"]) & set(legs["caller"]) or not (legs["agent"] and legs["caller"]):
         raise SpeechQAError(f"agent_legs {options.agent_legs} and caller_legs {options.caller_legs} must "
                             "both name legs, and no name may be in both", error_type="bad_config")
@@ -279,7 +279,7 @@ def _units(folder: _Folder, rules: _Rules) -> list[_Unit]:
         if kind is None:
             units.append(_Unit(folder.relpath(name), (folder.path / name,), (stem,)))
         else:
-            legs.setdefault(match["call"], {"agent": [], "caller": []})[kind].append((name, match))
+            legs.setdefault(match["call"], {party: [] for party in PARTIES})[kind].append((name, match))
     for call, group in legs.items():
         units.extend(_pair(folder, call, group["agent"], group["caller"], rules))
     return units
@@ -311,7 +311,7 @@ def _leg_problem(folder: _Folder, name: str, match: re.Match, rules: _Rules,
             f"({', '.join(candidates)}), and a call pairs exactly one agent leg with one caller leg: "
             "move or rename the extra files"))
     kind = _leg_kind(match, rules)
-    other_kind = "caller" if kind == "agent" else "agent"
+    other_kind = PARTIES[1 - PARTIES.index(kind)]
     # The partner's leg name sits at the same place in the other list: agent-caller, out-in.
     index = rules.legs[kind].index(match["leg"].lower())
     others = rules.legs[other_kind]

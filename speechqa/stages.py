@@ -19,11 +19,16 @@ def no_hook(stage: str, seconds: float) -> None:
     """The default stage hook: does nothing."""
 
 
+def check_stage(stage: str) -> None:
+    """Refuse a stage outside STAGES: its time would have no column in the runs table."""
+    if stage not in STAGES:
+        raise ValueError(f"stage {stage!r} is not one of speechqa.names.STAGES {STAGES}")
+
+
 @contextmanager
 def timed(hook: StageHook, stage: str):
     """Time the block and tell `hook` (stage, seconds) when it ends."""
-    if stage not in STAGES:
-        raise ValueError(f"stage {stage!r} is not one of speechqa.names.STAGES {STAGES}")
+    check_stage(stage)
     start = time.perf_counter()
     yield
     hook(stage, time.perf_counter() - start)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from speechqa.names import CALL
+
 PHONE_RATE_HZ = 8000
 FDA_HOP_S = 0.015   # FDA .f0ref files: one value per 15 ms, value k at k * 15 ms
 
@@ -188,5 +190,5 @@ def transcribe_file(path: Path, *, language: str, transcriber, vad_options) -> s
     mono = recording.samples.mean(axis=0, keepdims=True)
     (raw,) = detect_speech(mono, recording.sample_rate_hz, model=load_vad_model(), options=vad_options)
     speech = bridge_gaps(raw, max_gap_s=0.25)
-    utterances = transcriber.transcribe_channel(mono[0], recording.sample_rate_hz, speech, party="call", language=language)
+    utterances = transcriber.transcribe_channel(mono[0], recording.sample_rate_hz, speech, party=CALL, language=language)
     return " ".join(u.text for u in utterances)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from speechqa.names import BACKCHANNEL, PARTIES
+from speechqa.names import BACKCHANNEL, INTERRUPTION, OVERTALK, PARTIES, PAUSE, SILENCE
 from speechqa.options import TimingOptions, TurnOptions
 
 # The metrics each function here produces (speechqa.metrics checks that they all come).
@@ -133,7 +133,7 @@ def silence_metrics(speech: np.ndarray, *, options: TimingOptions) -> tuple[dict
         "silence_count": int(len(lengths)),
         "silence_max_s": float(lengths.max()) if len(lengths) else 0.0,
     }
-    events = [Event("silence", None, float(s), float(e)) for s, e in dead_air]
+    events = [Event(SILENCE, None, float(s), float(e)) for s, e in dead_air]
     return metrics, events
 
 
@@ -203,7 +203,7 @@ def interruptions(turns: list[Turn], speech: dict[str, np.ndarray], *, options: 
         own_now = own[(own[:, 0] <= onset) & (own[:, 1] > onset)]
         overlap_end = min(covering[0, 1], own_now[0, 1] if len(own_now) else onset)
         if overlap_end - onset > options.interruption_grace_s:
-            found.append(Event("interruption", turn.party, onset, float(overlap_end)))
+            found.append(Event(INTERRUPTION, turn.party, onset, float(overlap_end)))
     return found
 
 
@@ -222,7 +222,7 @@ def analyse_conversation(
     episodes = overlap[overlap[:, 1] - overlap[:, 0] >= options.overtalk_episode_min_s]
     metrics["overtalk_s"] = total_s(overlap)
     metrics["overtalk_episodes"] = int(len(episodes))
-    events += [Event("overtalk", None, float(s), float(e)) for s, e in episodes]
+    events += [Event(OVERTALK, None, float(s), float(e)) for s, e in episodes]
 
     talk = {party: total_s(speech[party]) for party in PARTIES}
     both = talk["agent"] + talk["caller"]
@@ -261,7 +261,7 @@ def pauses(speech: np.ndarray, turns: list[Turn], *, party: str, options: Timing
         f"{party}_pause_median_s": float(np.median(lengths)) if len(lengths) else None,
         f"{party}_long_pauses": int(np.sum(lengths >= options.long_pause_s)) if has_speech else None,
     }
-    return metrics, [Event("pause", party, float(s), float(e)) for s, e in gaps]
+    return metrics, [Event(PAUSE, party, float(s), float(e)) for s, e in gaps]
 
 
 def _latencies(turns: list[Turn]) -> dict[str, list[float]]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from speechqa.errors import SpeechQAError
+from speechqa.names import LANGUAGES
 from speechqa.packing import DecodedWindow
 
 log = logging.getLogger("speechqa")
@@ -76,7 +77,7 @@ def encode(audios: list[np.ndarray], *, model) -> np.ndarray:
     return np.concatenate(encoded)
 
 
-def detect_language(encoded: np.ndarray, *, model, languages: tuple[str, ...] = ("ru", "en")) -> tuple[str, float]:
+def detect_language(encoded: np.ndarray, *, model, languages: tuple[str, ...] = LANGUAGES) -> tuple[str, float]:
     """Whichever of `languages` the encoded windows find likelier on average, and its probability."""
     from faster_whisper.transcribe import get_ctranslate2_storage
 

@@ -8,7 +8,6 @@ Everything here must pickle: it travels to local processes and to Dask workers a
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -55,6 +54,7 @@ def process_call(job: Job) -> Outcome:
     from speechqa.errors import SpeechQAError
     from speechqa.records import call_records
     from speechqa.sources import read_call
+    from speechqa.stages import timed
 
     stages: dict[str, float] = {}
 
@@ -66,9 +66,8 @@ def process_call(job: Job) -> Outcome:
     config = dataclasses.replace(config, measure=dataclasses.replace(config.measure, asr=asr))
     relpath = job.source.shown_relpath
     try:
-        start = time.perf_counter()
-        recording = read_call(job.source, max_duration_s=config.measure.max_duration_s)
-        hook("read", time.perf_counter() - start)
+        with timed(hook, "read"):
+            recording = read_call(job.source, max_duration_s=config.measure.max_duration_s)
         result = score_recording(recording, call_id=job.call_id, config=config, hook=hook)
         records = call_records(
             result, source=job.source, override=job.override, run_id=job.run_id, model_id=job.model_id,

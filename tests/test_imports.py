@@ -118,3 +118,56 @@ def test_import_loads_nothing_heavy():
     # A batch worker imports speechqa.worker to cap its threads before numpy or CTranslate2 load.
     assert loaded_after("import speechqa, speechqa.worker, speechqa.config") == []
     assert not {"faster_whisper", "ctranslate2"} & set(loaded_after("import speechqa.asr, speechqa.call"))   # the model loads when used
+
+
+def literal_collection(node: ast.expr):
+    """The value of a literal tuple, list or set, or of tuple(...)/list(...)/set(...)/frozenset(...)
+    of one; None for anything else (a name, a comprehension, a starred name)."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in ("tuple", "list", "set", "frozenset") and len(node.args) == 1 and not node.keywords):
+        node = node.args[0]
+    if not isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return None
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
+def vocabulary_copies(source: str) -> list[tuple[str, str]]:
+    """(constant, vocabulary) for each module-level constant in `source` that spells one of the
+    closed vocabularies of speechqa.names again, in any order."""
+    from speechqa import names
+
+    vocabularies = {name: set(getattr(names, name)) for name in ("PARTIES", "CHANNELS", "LANGUAGES", "ASR_LANGUAGES")}
+    found = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        spelled = literal_collection(value)
+        if spelled is None:
+            continue
+        for vocabulary, words in vocabularies.items():
+            if set(spelled) == words:
+                found += [(ast.unparse(target), vocabulary) for target in targets]
+    return found
+
+
+def test_the_vocabulary_finder_finds_copies():
+    source = 'A = ("caller", "agent")\nB: frozenset[str] = frozenset({"en", "ru"})\nC = ["left", "right"]\nD = ("agent", "x")\nE = (*X, "auto")\n'
+    assert vocabulary_copies(source) == [("A", "PARTIES"), ("B", "LANGUAGES"), ("C", "CHANNELS")]
+
+
+def test_each_closed_vocabulary_is_spelled_once():
+    # A second spelling of PARTIES, CHANNELS or LANGUAGES drifts from the first unseen; take
+    # them from speechqa.names, where a misspelt one is a NameError.
+    copies = {
+        module_name(path): found
+        for path in sorted(PACKAGE.rglob("*.py")) if path != PACKAGE / "names.py"
+        for found in [vocabulary_copies(path.read_text(encoding="utf-8"))] if found
+    }
+    assert copies == {}, f"import these from speechqa.names instead: {copies}"
