@@ -25,6 +25,14 @@ DIRECTIONS = {
 }
 
 
+
+def _require_positive_seconds(options, kind: str) -> None:
+    """Every field of `options` is a duration that must be positive."""
+    for name, value in vars(options).items():
+        if not value > 0:
+            raise ValueError(f"{kind} option {name}={value!r} must be a positive number of seconds")
+
+
 # ---- [measure] ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -188,9 +196,7 @@ class TurnOptions:
     turn_end_silence_s: float = 3.0    # own silence longer than this ends a turn
 
     def __post_init__(self):
-        for name, value in vars(self).items():
-            if not value > 0:
-                raise ValueError(f"turn option {name}={value!r} must be a positive number of seconds")
+        _require_positive_seconds(self, "turn")
 
 
 # ---- [score] ------------------------------------------------------------------------------
@@ -206,9 +212,7 @@ class TimingOptions:
     long_pause_s: float = 2.0
 
     def __post_init__(self):
-        for name, value in vars(self).items():
-            if not value > 0:
-                raise ValueError(f"timing option {name}={value!r} must be a positive number of seconds")
+        _require_positive_seconds(self, "timing")
 
 
 @dataclass(frozen=True)
@@ -219,9 +223,7 @@ class ScriptOptions:
     question_silence_s: float = 5.0          # longest silence allowed right after a caller's question
 
     def __post_init__(self):
-        for name, value in vars(self).items():
-            if not value > 0:
-                raise ValueError(f"script option {name}={value!r} must be a positive number of seconds")
+        _require_positive_seconds(self, "script")
 
 @dataclass(frozen=True)
 class RateOptions:

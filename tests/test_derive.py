@@ -83,19 +83,29 @@ def assert_rescore_equals_fresh(rescored, fresh):
     assert rescored.score.fatal_failures == fresh.score.fatal_failures
 
 
+def scored_before_and_after(path, b):
+    """The call scored under the default [score] (no ASR) and under b."""
+    return score_call(path, config=NO_ASR), score_call(path, config=b), b
+
+
+def rescored_as_fresh(scored):
+    """Rescore the first scoring under b from its rows; check it equals the fresh one under b."""
+    measured, fresh, b = scored
+    rescored = assess(stored_and_read_back(measured), score=b.score)
+    assert_rescore_equals_fresh(rescored, fresh)
+    return measured, rescored, b
+
+
 # --- real calls, no ASR ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def en_call():
     path = SAMPLES / "call_en_stereo.wav"
-    b = with_score(NO_ASR, timing=TIMING_B, thresholds={"no_dead_air": 2.0})
-    return score_call(path, config=NO_ASR), score_call(path, config=b), b
+    return scored_before_and_after(path, with_score(NO_ASR, timing=TIMING_B, thresholds={"no_dead_air": 2.0}))
 
 
 def test_rescore_equals_fresh_scoring_of_the_sample_call(en_call):
-    measured, fresh, b = en_call
-    rescored = assess(stored_and_read_back(measured), score=b.score)
-    assert_rescore_equals_fresh(rescored, fresh)
+    measured, rescored, b = rescored_as_fresh(en_call)
     a_metrics, b_metrics = measured.metrics, rescored.derived.metrics
     # The script's one dead air (28.52-32.02 s, 3.5 s) is dead air under T = 3 s, not under 5 s.
     assert (a_metrics["silence_count"], b_metrics["silence_count"]) == (1, 0)
@@ -140,14 +150,11 @@ def real_call(fixtures_dir):
     path = fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
-    b = with_score(NO_ASR, timing=TIMING_B, thresholds={"no_interrupting": 5.0})
-    return score_call(path, config=NO_ASR), score_call(path, config=b), b
+    return scored_before_and_after(path, with_score(NO_ASR, timing=TIMING_B, thresholds={"no_interrupting": 5.0}))
 
 
 def test_rescore_equals_fresh_scoring_of_a_real_call(real_call):
-    measured, fresh, b = real_call
-    rescored = assess(stored_and_read_back(measured), score=b.score)
-    assert_rescore_equals_fresh(rescored, fresh)
+    measured, rescored, b = rescored_as_fresh(real_call)
     a_metrics, b_metrics = measured.metrics, rescored.derived.metrics
     changed = {k for k in a_metrics if not same(a_metrics[k], b_metrics[k])}
     assert {"silence_count", "agent_interruptions", "agent_pauses_per_min", "caller_pauses_per_min"} <= changed
