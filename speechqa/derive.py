@@ -136,7 +136,7 @@ def _evidence(events, turns, pairs: tuple[LevelPair, ...], *, slow_reply_s: floa
         evidence[f"{party}_monologue_max_s"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:1]]
         evidence[f"{party}_long_pauses"] = moments(PAUSE, party)
         evidence[f"{party}_pauses_per_min"] = moments(PAUSE, party)
-        for name in ("talk_share", "f0_sd_st", "f0_range_st", "level_dbfs", "talk_s"):
+        for name in ("f0_sd_st", "f0_range_st", "level_dbfs", "talk_s"):
             evidence[f"{party}_{name}"] = [(round(t.start_s, 2), round(t.end_s, 2)) for t in own_turns[:most]]
     evidence["agent_talk_share"] = evidence["agent_talk_s"]
     for party in PARTIES:

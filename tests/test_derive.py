@@ -215,7 +215,9 @@ def built_call(*, speech=None, level_pairs=(LevelPair(3.0, 5.8, 10.0, 11.2, 5.5)
 
 def test_derive_known_answers():
     call = built_call()
-    m = derive(call, score=DEFAULT.score).metrics
+    derived = derive(call, score=DEFAULT.score)
+    assert set(derived.evidence) <= set(METRIC_NAMES) and set(derived.notes) <= set(METRIC_NAMES)
+    m = derived.metrics
     assert m["duration_s"] == 12.0 and m["level_diff_db"] == 6.0 and m["agent_level_dbfs"] == -20.0
     assert m["agent_talk_s"] == pytest.approx(3.6) and m["caller_talk_s"] == pytest.approx(2.8)
     assert m["speech_s"] == pytest.approx(6.4) and m["level_support_s"] == pytest.approx(2.8)
