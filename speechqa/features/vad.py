@@ -32,7 +32,6 @@ This module never opens an audio file; `load_vad_model` reads only the model it 
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ import numpy as np
 
 from speechqa.errors import SpeechQAError
 from speechqa.options import VadOptions
+from speechqa.features.model_file import read_model_file, reinstall_fix
 from speechqa.features.noise_floor import DIGITAL_SILENCE_DBFS, frame_levels_dbfs, noise_floor_of_levels
 from speechqa.features.silero import STATE_SHAPE, SileroNet, probabilities, read_nets
 
@@ -109,23 +109,13 @@ def load_vad_model(
 @functools.lru_cache(maxsize=8)
 def _load_vad_model(path: str, expected_sha256: str | None, bundled: bool) -> VadModel:
     fix = (
-        "reinstall speechqa (pip install --force-reinstall speechqa) to restore the bundled "
-        "speechqa/assets/silero_vad.onnx"
+        reinstall_fix("silero_vad.onnx")
         if bundled
         else "point the VAD model path at silero_vad.onnx from the silero-vad 6.2.3 wheel, or "
         "leave it unset to use the copy bundled with speechqa"
     )
     model_path = Path(path)
-    if not model_path.is_file():
-        raise SpeechQAError(f"VAD model not found at {path}: {fix}.", error_type="model_missing")
-    data = model_path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if expected_sha256 is not None and digest != expected_sha256.lower():
-        raise SpeechQAError(
-            f"VAD model at {path} is corrupt or not the expected one (sha256 {digest[:12]}…, "
-            f"expected {expected_sha256[:12]}…): {fix}.",
-            error_type="model_missing",
-        )
+    data, digest = read_model_file(model_path, name="VAD model", expected_sha256=expected_sha256, fix=fix)
     try:
         nets = read_nets(data)
     except (ValueError, IndexError, KeyError) as exc:   # not ONNX, or not Silero's network

@@ -1,0 +1,29 @@
+"""Reading a model file that speechqa checks by sha256 (the VAD's, the speaker model's)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from speechqa.errors import SpeechQAError
+
+
+def reinstall_fix(asset: str) -> str:
+    """What to do when a model bundled in speechqa/assets/ is absent or damaged."""
+    return f"reinstall speechqa (pip install --force-reinstall speechqa) to restore the bundled speechqa/assets/{asset}"
+
+
+def read_model_file(path: Path, *, name: str, expected_sha256: str | None, fix: str) -> tuple[bytes, str]:
+    """The file's bytes and their sha256. Raises SpeechQAError (model_missing), its message
+    ending in `fix`, when the file is absent or its sha256 is not `expected_sha256` (None: any)."""
+    if not path.is_file():
+        raise SpeechQAError(f"{name} not found at {path}: {fix}.", error_type="model_missing")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256.lower():
+        raise SpeechQAError(
+            f"{name} at {path} is corrupt or not the expected one (sha256 {digest[:12]}…, "
+            f"expected {expected_sha256[:12]}…): {fix}.",
+            error_type="model_missing",
+        )
+    return data, digest
