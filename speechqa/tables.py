@@ -1,9 +1,9 @@
 """The warehouse's tables: every column's name and type, defined here and nowhere else.
 
 Flat columns only (Tableau's engine refuses nested Parquet), timestamps in microseconds UTC
-(Spark rejects nanoseconds), and `call_date` inside every partitioned file as well as in its
-folder name (Power BI and Tableau file connectors do not read folder names). The metric columns
-come from speechqa.metrics, so `score --json` and the warehouse use the same names.
+(Spark rejects nanoseconds), and `call_date` inside every partitioned file (Power BI and Tableau
+file connectors do not read folder names; the day folders are `day=`, speechqa.warehouse). The
+metric columns come from speechqa.metrics, so `score --json` and the warehouse use the same names.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pyarrow as pa
 from speechqa.metrics import METRICS
 from speechqa.names import STAGES
 
-PARTITIONED = ("calls", "criteria", "turns", "utterances", "words")   # by call_date=YYYY-MM-DD
+PARTITIONED = ("calls", "criteria", "turns", "utterances", "words")   # by day: day=YYYY-MM-DD folders
 SINGLE_FILE = ("errors", "runs")
 TABLES = PARTITIONED + SINGLE_FILE
 

@@ -2,7 +2,7 @@
 
 Layout under WAREHOUSE_DIR:
     current -> .snapshots/<id>          the tables a reader sees (a symbolic link)
-    .snapshots/<id>/<table>/call_date=YYYY-MM-DD/part-<id>.parquet   (calls, criteria, turns, ...)
+    .snapshots/<id>/<table>/day=YYYY-MM-DD/part-<id>.parquet   (calls, criteria, turns, ...)
     .snapshots/<id>/errors/errors.parquet, runs/runs.parquet        (small, unpartitioned)
     .lock                                held by the run that writes
 
@@ -11,12 +11,20 @@ links, so it costs little), then swaps `current` with one atomic rename. A reade
 previous snapshot or the new one, never half of one; a run killed at any moment leaves the
 current snapshot as it was, and its unfinished snapshot is removed by the next run. No engine's
 own writer gives this: appends duplicate rows and overwrites delete other days.
+
+The day folders are named `day=`, not `call_date=`: the files carry `call_date` (a date) for
+readers that ignore folder names, and a folder key of the same name is a second, differently
+typed source of that column for readers that discover Hive partitions (pyarrow and pandas read
+`call_date=2026-11-22` as a string and refuse to merge it with the file's date). Warehouses
+written before hold `call_date=` folders; a commit reads either and writes `day=` only, so the
+next commit moves every day over in its one atomic swap (README, "Reading it").
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import socket
@@ -32,10 +40,14 @@ from speechqa import __version__
 from speechqa.errors import SpeechQAError
 from speechqa.tables import PARTITIONED, PROVENANCE, SINGLE_FILE, table_schema
 
+log = logging.getLogger("speechqa")
+
 CURRENT = "current"
 SNAPSHOTS = ".snapshots"
 LOCK = ".lock"
 KEEP_SNAPSHOTS = 2   # the current one and the one before it, which a slow reader may still be on
+DAY_KEY = "day"                  # day folders: day=YYYY-MM-DD
+LEGACY_DAY_KEYS = ("call_date",)  # what warehouses written before named them; read, never written
 
 
 @dataclass
@@ -116,16 +128,18 @@ class Warehouse:
         return _read_files(files, table=table, columns=columns)
 
     def days(self, table: str) -> list[str]:
-        """The partition folders (`call_date=YYYY-MM-DD`) of a table in the current snapshot."""
+        """The days of a table in the current snapshot, as folder names (`day=YYYY-MM-DD`),
+        whichever layout the snapshot has."""
         snapshot = self.snapshot_dir()
-        if snapshot is None or not (snapshot / table).exists():
-            return []
-        return sorted(p.name for p in (snapshot / table).glob("call_date=*"))
+        return [] if snapshot is None else sorted(_day_folders(snapshot / table))
 
     def read_day(self, table: str, day: str) -> pa.Table:
-        """One day of a partitioned table (`day` as given by `days`)."""
+        """One day of a partitioned table (`day` as given by `days`). A day is found under
+        either folder name, so a rescore that commits part-way, moving a warehouse written
+        before to `day=` folders, still finds the days it has not reached."""
         snapshot = self.snapshot_dir()
-        return _read_files([] if snapshot is None else _files(snapshot / table / day), table=table)
+        folders = [] if snapshot is None else _day_folders(snapshot / table).get(_day_name(day), [])
+        return _read_files([f for folder in folders for f in _files(folder)], table=table)
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -140,7 +154,7 @@ class Warehouse:
             shutil.rmtree(work)
         work.mkdir()
         # Calls in `delete` leave every table; a call's new rows in a table replace its rows there.
-        delete_days = {f"call_date={day.isoformat()}" for day in changes.delete.values()}
+        delete_days = {_day_name(day) for day in changes.delete.values()}
         for table in PARTITIONED:
             rows = changes.rows.get(table)
             deleted = set(changes.delete) | (set() if rows is None else set(rows.column("call_id").to_pylist()))
@@ -175,13 +189,17 @@ class Warehouse:
 
     def _write_partitioned(self, table, old, work, new_rows, deleted, delete_days, snapshot_id) -> None:
         by_day = {} if new_rows is None else _split_by_day(new_rows)
-        old_days = {} if old is None else {p.name: p for p in sorted((old / table).glob("call_date=*"))}
+        old_days = {} if old is None else _day_folders(old / table)
+        legacy = [p for folders in old_days.values() for p in folders if p.name != _day_name(p.name)]
+        if legacy:
+            log.info("%s: %d day folders renamed from %s= to %s= in this commit",
+                     table, len(legacy), legacy[0].name.partition("=")[0], DAY_KEY)
         for day_name in sorted(set(old_days) | set(by_day)):
             target = work / table / day_name
-            if day_name not in by_day and day_name not in delete_days:
-                _link_tree(old_days[day_name], target)   # untouched day: shared, not copied
+            if day_name not in by_day and day_name not in delete_days and len(old_days[day_name]) == 1:
+                _link_tree(old_days[day_name][0], target)   # untouched day: shared, not copied
                 continue
-            old_files = _files(old_days[day_name]) if day_name in old_days else []
+            old_files = [f for folder in old_days.get(day_name, []) for f in _files(folder)]
             parts = [_without(_read_files([f], table=table), deleted) for f in old_files]
             if day_name in by_day:
                 parts.append(by_day[day_name])
@@ -217,6 +235,22 @@ def file_metadata(rows: pa.Table, table: str) -> dict[str, str]:
     return meta
 
 
+def _day_name(day: date | str) -> str:
+    """The folder name of a day: a date, or a folder name under either key."""
+    iso = day.isoformat() if isinstance(day, date) else day.rpartition("=")[2]
+    return f"{DAY_KEY}={iso}"
+
+
+def _day_folders(table_dir: Path) -> dict[str, list[Path]]:
+    """A table's day folders by the name they are written under now (`day=YYYY-MM-DD`),
+    those of a warehouse written before (`call_date=`) included."""
+    out: dict[str, list[Path]] = {}
+    for key in (DAY_KEY, *LEGACY_DAY_KEYS):
+        for path in sorted(table_dir.glob(f"{key}=*")):
+            out.setdefault(_day_name(path.name), []).append(path)
+    return out
+
+
 def _files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.parquet")) if folder.exists() else []
 
@@ -246,7 +280,7 @@ def _split_by_day(rows: pa.Table) -> dict[str, pa.Table]:
     out = {}
     for day in sorted(set(days)):
         mask = pa.array([d == day for d in days])
-        out[f"call_date={day.isoformat()}"] = rows.filter(mask)
+        out[_day_name(day)] = rows.filter(mask)
     return out
 
 

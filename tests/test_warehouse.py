@@ -49,9 +49,9 @@ def test_commit_replace_and_delete(tmp_path):
     # A call whose content moved to another day: delete names the old day.
     wh.commit(Changes(rows={"utterances": _utterances("c", D2, ["x"])}, delete={"a": D1}), snapshot_id="s3")
     assert _texts(wh) == {"b": ["hi"], "c": ["x"]}
-    assert not list((wh.snapshot_dir() / "utterances").glob("call_date=2026-11-21"))
+    assert not list((wh.snapshot_dir() / "utterances").glob("day=2026-11-21"))
     # One file per table and day, whatever the number of commits.
-    assert len(list((wh.snapshot_dir() / "utterances" / "call_date=2026-11-22").iterdir())) == 1
+    assert len(list((wh.snapshot_dir() / "utterances" / "day=2026-11-22").iterdir())) == 1
     # Old snapshots are collected: the current one and the one before it stay.
     assert sorted(p.name for p in (wh.root / ".snapshots").iterdir()) == ["s2", "s3"]
 
@@ -59,9 +59,9 @@ def test_commit_replace_and_delete(tmp_path):
 def test_untouched_days_are_shared_not_copied(tmp_path):
     wh = Warehouse(tmp_path / "wh")
     wh.commit(Changes(rows={"utterances": pa.concat_tables([_utterances("a", D1, ["x"]), _utterances("b", D2, ["y"])])}), snapshot_id="s1")
-    first = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
+    first = next((wh.snapshot_dir() / "utterances" / "day=2026-11-21").iterdir())
     wh.commit(Changes(rows={"utterances": _utterances("b", D2, ["z"])}), snapshot_id="s2")
-    again = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
+    again = next((wh.snapshot_dir() / "utterances" / "day=2026-11-21").iterdir())
     assert os.stat(first).st_ino == os.stat(again).st_ino
 
 
@@ -80,14 +80,14 @@ def test_files_carry_provenance_microseconds_and_compression(tmp_path):
     schema = pq.read_schema(path)
     assert schema.field("first_failure_utc").type == pa.timestamp("us", tz="UTC")
     assert wh.read("errors").column("first_failure_utc")[0].as_py().microsecond == 456789
-    day_file = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
+    day_file = next((wh.snapshot_dir() / "utterances" / "day=2026-11-21").iterdir())
     assert "call_date" in pq.read_schema(day_file).names   # inside the file too, for BI connectors
     assert file_meta(day_file)["measure_hash"] == "m1" and file_meta(day_file)["model_id"] == "base:abc"
     # A later run measuring another call of that day with another [measure]: the file holds rows
     # of both, and its metadata says so rather than naming only the last run's configuration.
     Warehouse(tmp_path / "wh", metadata={"measure_hash": "m2"}).commit(
         Changes(rows={"utterances": _utterances("b", D1, ["y"], measure_hash="m2")}), snapshot_id="s2")
-    day_file = next((wh.snapshot_dir() / "utterances" / "call_date=2026-11-21").iterdir())
+    day_file = next((wh.snapshot_dir() / "utterances" / "day=2026-11-21").iterdir())
     assert file_meta(day_file)["measure_hash"] == "m1,m2"
 
 
