@@ -87,4 +87,5 @@ def assess(measurement: Measurement, *, score: ScoreConfig) -> Assessment:
     Measurement read back from the warehouse (speechqa.records)."""
     derived = derive(measurement, score=score)
     verdicts = judge(derived, score.criteria)
-    return Assessment(derived=derived, verdicts=verdicts, score=total_score(verdicts))
+    return Assessment(derived=derived, verdicts=verdicts,
+                      score=total_score(verdicts, min_decided_weight=score.min_decided_weight))

@@ -105,16 +105,21 @@ def summary_text(summary) -> str:
         f"run {summary.run_id}: {summary.scored} scored, {summary.failed} failed, {summary.skipped} skipped "
         f"(of {summary.found} calls found), {summary.audio_s / 60:.1f} min of audio",
     ]
-    worst = worst_criteria(warehouse.read("criteria", columns=["criterion_id", "verdict"]).to_pylist())
-    if worst:
-        lines.append("criteria failed most often (all calls in the warehouse):")
-        lines += [f"  {cid:<24} failed in {fails} of {decided} decided call(s)" for cid, fails, decided in worst]
+    calls = warehouse.read("calls", columns=["call_id", "score_total"]).to_pylist()
+    not_scored = {c["call_id"] for c in calls if c["score_total"] is None}
+    criteria = warehouse.read("criteria", columns=["call_id", "criterion_id", "verdict"]).to_pylist()
+    worst = worst_criteria([r for r in criteria if r["call_id"] not in not_scored])
+    if worst or not_scored:
+        skipped = f"; skipped {len(not_scored)} not scored (too little could be measured)" if not_scored else ""
+        lines.append(f"criteria failed most often (the {len(calls) - len(not_scored)} scored call(s) in the warehouse{skipped}):")
+        lines += [f"  {cid:<24} failed in {fails} of {decided} decided call(s)" for cid, fails, decided in worst] or ["  none"]
     for relpath, error_type, message in summary.failures:
         lines.append(f"FAILED [{error_type}] {message}")
     return "\n".join(lines)
 
 
 def worst_criteria(rows: list[dict], *, most: int = 5) -> list[tuple[str, int, int]]:
+    """(criterion id, fails, decided calls) of the criteria rows given, highest fail share first."""
     fails, decided = Counter(), Counter()
     for row in rows:
         if row["verdict"] != "abstain":

@@ -57,12 +57,20 @@ class MeasureConfig:
 
 @dataclass(frozen=True)
 class ScoreConfig:
+    # A call whose decided criteria (not abstaining) hold less than this share of the weight has
+    # no total (null, with the reason): a total over a few criteria reads as the call's quality.
+    min_decided_weight: float = 0.5
     timing: TimingOptions = field(default_factory=TimingOptions)
     rate: RateOptions = field(default_factory=RateOptions)
     script: ScriptOptions = field(default_factory=ScriptOptions)
     # Phrases added to the shipped lexicons: {language: {category: [phrase, ...]}}
     lexicon: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     criteria: tuple[Criterion, ...] = ()
+
+    def __post_init__(self):
+        if not 0.0 <= self.min_decided_weight <= 1.0:
+            raise ValueError(f"score.min_decided_weight = {self.min_decided_weight!r}; use a share from 0 "
+                             "(a total over whatever was decided) to 1 (only calls where every criterion decided)")
 
 
 COMPRESSIONS = ("zstd", "snappy")

@@ -8,9 +8,13 @@ configuration loads: a criterion naming a metric speechqa does not measure never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 from speechqa.metrics import BY_NAME
 from speechqa.options import Criterion
+
+NOT_SCORED = "too little could be measured"
+_SUPPORT = "too little support: "   # the start of judge's note for a criterion under its min_support
 
 
 @dataclass(frozen=True)
@@ -30,10 +34,22 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Abstention:
+    """One reason criteria abstained, the criteria it silenced and their share of the weight."""
+
+    reason: str
+    criteria: tuple[str, ...]
+    weight: float               # share of the total weight, 0..1
+
+
+@dataclass(frozen=True)
 class Score:
-    total: float | None         # 0..100 over the criteria that did not abstain; None if all abstained
+    total: float | None         # 0..100 over the decided criteria; None when not scored (see not_scored)
     abstained_weight: float     # share of the total weight that abstained, 0..1
     fatal_failures: tuple[str, ...]
+    decided_weight: float       # share of the total weight that passed or failed, 0..1
+    not_scored: str | None      # why total is None; None when there is a total
+    abstentions: tuple[Abstention, ...]   # why criteria abstained, most weight first
 
 
 def judge(derived, criteria: tuple[Criterion, ...]) -> tuple[Verdict, ...]:
@@ -48,7 +64,7 @@ def judge(derived, criteria: tuple[Criterion, ...]) -> tuple[Verdict, ...]:
         if value is None:
             verdict, note = "abstain", derived.unmeasured.get(c.metric, "not measured")
         elif support is not None and support < c.min_support:
-            verdict, note = "abstain", f"too little support: {support:g} < {c.min_support:g}"
+            verdict, note = "abstain", f"{_SUPPORT}{support:g} < {c.min_support:g}"
         else:
             verdict, note = ("pass" if _passes(c, value) else "fail"), derived.notes.get(c.metric, "")
         verdicts.append(
@@ -61,20 +77,46 @@ def judge(derived, criteria: tuple[Criterion, ...]) -> tuple[Verdict, ...]:
     return tuple(verdicts)
 
 
-def total_score(verdicts: list[Verdict]) -> Score:
-    """Weighted pass share over criteria that did not abstain, 0..100; a fatal fail makes it 0."""
+def total_score(verdicts: Sequence[Verdict], *, min_decided_weight: float = 0.0) -> Score:
+    """Weighted pass share over criteria that did not abstain, 0..100.
+
+    When the decided share of the weight is under `min_decided_weight` ([score]), the total is
+    None and `not_scored` says why: a total over a few criteria would read as a call's quality.
+    A fatal failure makes the total 0 even then: it is a decided result, and one is enough."""
     weight_all = sum(v.weight for v in verdicts)
     decided = [v for v in verdicts if v.verdict != "abstain"]
     weight_decided = sum(v.weight for v in decided)
+    share = weight_decided / weight_all if weight_all > 0 else 0.0
     fatal = tuple(v.id for v in decided if v.fatal and v.verdict == "fail")
-    if weight_decided > 0:
-        total = 100.0 * sum(v.weight for v in decided if v.verdict == "pass") / weight_decided
-    else:
-        total = None
+    total, not_scored = None, None
     if fatal:
         total = 0.0
+    elif weight_decided <= 0:
+        not_scored = f"{NOT_SCORED}: no criterion could be decided"
+    elif share < min_decided_weight - 1e-9:
+        not_scored = (f"{NOT_SCORED}: {share:.0%} of the criteria weight was decided, "
+                      f"under [score] min_decided_weight = {min_decided_weight:.0%}")
+    else:
+        total = 100.0 * sum(v.weight for v in decided if v.verdict == "pass") / weight_decided
     abstained = (weight_all - weight_decided) / weight_all if weight_all > 0 else 0.0
-    return Score(total=total, abstained_weight=abstained, fatal_failures=fatal)
+    return Score(total=total, abstained_weight=abstained, fatal_failures=fatal, decided_weight=share,
+                 not_scored=not_scored, abstentions=_abstentions(verdicts, weight_all))
+
+
+def _abstentions(verdicts: Sequence[Verdict], weight_all: float) -> tuple[Abstention, ...]:
+    """The abstained criteria grouped by why: the reason a metric is null (mono, no transcript,
+    too little speech) as derive gave it, or which support was under min_support."""
+    by_reason: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        if v.verdict == "abstain":
+            support = BY_NAME[v.metric].support
+            reason = f"too little support: {support} under min_support" if v.note.startswith(_SUPPORT) else v.note
+            by_reason.setdefault(reason, []).append(v)
+    found = [
+        Abstention(reason, tuple(v.id for v in group), sum(v.weight for v in group) / weight_all if weight_all > 0 else 0.0)
+        for reason, group in by_reason.items()
+    ]
+    return tuple(sorted(found, key=lambda a: -a.weight))
 
 
 def _passes(c: Criterion, value: float) -> bool:

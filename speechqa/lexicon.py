@@ -16,7 +16,15 @@ normalisation, so a phrase matches its inflected forms:
 In a phrase, a word may carry a marker:
   word*   the said word starts with "word" (word stems: "пизд*", "fuck*");
   =word   the said word is exactly "word", not lemmatised ("=типа": the particle, not "тип");
-  *       any one word ("have a * day").
+  *       any one word ("have a * day");
+  {name}  one word that may be a name: any word not in the `not_names` list ("my name is {name}");
+  {Name}  one word that looks like a name: not in `not_names`, and in Russian a first name in
+          pymorphy3's dictionary (its `Name` tag), in English a word written with a capital in a
+          transcript that has both cases ("this is {Name}": "this is Anna", not "this is a
+          problem"). Russian needs no capital: the dictionary knows the names, and the case of a
+          recognised word is the recogniser's guess. English has no such dictionary here, so the
+          capital is the only sign; a transcript all in one case gives none, and then only the
+          {name} phrases match.
 A phrase matches a contiguous run of words.
 """
 
@@ -44,6 +52,7 @@ CATEGORIES = (
     "profanity",
     "prohibited",
     "question_words",
+    "not_names",
 )
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
@@ -54,11 +63,15 @@ _KEEP_AS_SAID = frozenset({"Infr", "Dist", "Abbr"})   # pymorphy3 grammemes: inf
 class Token(NamedTuple):
     surface: str   # as said, lower-cased, ё → е
     lemma: str     # normal form (Russian) or the surface (English)
+    capital: bool | None = None   # written with a capital first letter; None: the text has one case only
 
 
 class _Part(NamedTuple):
-    kind: str      # "lemma", "surface", "prefix" or "any"
+    kind: str      # "lemma", "surface", "prefix", "any", "name" ({name}) or "proper_name" ({Name})
     value: str
+
+
+_SLOTS = {"*": "any", "{name}": "name", "{Name}": "proper_name"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,12 +130,22 @@ def _load(language: str, extra: tuple[tuple[str, tuple[str, ...]], ...]) -> Lexi
     )
 
 
-def tokenise(text: str, *, language: str) -> list[Token]:
-    """The words of `text`, each with its surface form and lemma."""
-    words = _WORD.findall(text.lower().translate(_APOSTROPHES))
-    if language == "ru":
-        return [Token(_plain(w), _ru_lemma(w)) for w in words]
-    return [Token(_plain(w), _plain(w)) for w in words]
+def tokenise(text: str, *, language: str, cased: bool | None = None) -> list[Token]:
+    """The words of `text`, each with its surface form, lemma and capital. `cased`: whether the
+    text this comes from has both cases (a capital means something only then); None: `text`'s own."""
+    if cased is None:
+        cased = has_case(text)
+    tokens = []
+    for written in _WORD.findall(text.translate(_APOSTROPHES)):
+        word = written.lower()
+        lemma = _ru_lemma(word) if language == "ru" else _plain(word)
+        tokens.append(Token(_plain(word), lemma, written[0].isupper() if cased else None))
+    return tokens
+
+
+def has_case(text: str) -> bool:
+    """Whether `text` has both capitals and small letters (a recogniser's cased output)."""
+    return any(c.isupper() for c in text) and any(c.islower() for c in text)
 
 
 def normalise(text: str, *, language: str) -> list[str]:
@@ -144,7 +167,7 @@ def find(lexicon: Lexicon, category: str, text_or_tokens: str | Sequence[Token] 
     while i < len(tokens):
         token = tokens[i]
         candidates = (*by_lemma.get(token.lemma, ()), *by_surface.get(token.surface, ()), *anywhere)
-        length = max((len(p) for p in candidates if _matches_at(p, tokens, i)), default=0)
+        length = max((len(p) for p in candidates if _matches_at(p, tokens, i, lexicon)), default=0)
         if length:
             spans.append((i, i + length))
             i += length
@@ -172,28 +195,51 @@ def _first_word_index(lexicon: Lexicon, category: str):
     return by_lemma, by_surface, tuple(anywhere)
 
 
-def _matches_at(pattern: tuple[_Part, ...], tokens: Sequence[Token], i: int) -> bool:
+def _matches_at(pattern: tuple[_Part, ...], tokens: Sequence[Token], i: int, lexicon: Lexicon) -> bool:
     if i + len(pattern) > len(tokens):
         return False
-    return all(_part_matches(part, token) for part, token in zip(pattern, tokens[i:]))
+    return all(_part_matches(part, token, lexicon) for part, token in zip(pattern, tokens[i:]))
 
 
-def _part_matches(part: _Part, token: Token) -> bool:
+def _part_matches(part: _Part, token: Token, lexicon: Lexicon) -> bool:
     if part.kind == "lemma":
         return token.lemma == part.value
     if part.kind == "surface":
         return token.surface == part.value
     if part.kind == "prefix":
         return token.surface.startswith(part.value) or token.lemma.startswith(part.value)
+    if part.kind == "name":
+        return _may_be_name(token, lexicon)
+    if part.kind == "proper_name":
+        return _may_be_name(token, lexicon) and _looks_like_name(token, lexicon.language)
     return True   # "any"
+
+
+def _may_be_name(token: Token, lexicon: Lexicon) -> bool:
+    stop = _not_names(lexicon)
+    return token.surface.replace("-", "").replace("'", "").isalpha() and token.surface not in stop and token.lemma not in stop
+
+
+def _looks_like_name(token: Token, language: str) -> bool:
+    if language == "ru":
+        return _ru_is_name(token.surface)
+    return token.capital is True
+
+
+@functools.lru_cache(maxsize=64)
+def _not_names(lexicon: Lexicon) -> frozenset[str]:
+    """The `not_names` words as said and as lemmas."""
+    return frozenset(part.value for pattern in lexicon.patterns["not_names"] for part in pattern)
 
 
 def _compile(phrase: str, *, category: str, language: str) -> tuple[_Part, ...]:
     parts: list[_Part] = []
     for raw in phrase.split():
-        if raw == "*":
-            parts.append(_Part("any", ""))
+        if raw in _SLOTS:
+            parts.append(_Part(_SLOTS[raw], ""))
             continue
+        if raw.startswith("{"):
+            raise ValueError(f"lexicon {language}/{category}: {raw!r} in {phrase!r}: the slots are {{name}} and {{Name}}")
         marker = "surface" if raw.startswith("=") else "prefix" if raw.endswith("*") else "lemma"
         words = tokenise(raw.strip("=*"), language=language)
         if marker != "lemma":
@@ -202,7 +248,7 @@ def _compile(phrase: str, *, category: str, language: str) -> tuple[_Part, ...]:
             parts.append(_Part(marker, words[0].surface))
         else:
             parts += [_Part("lemma", w.lemma) for w in words]
-    if all(p.kind == "any" for p in parts):
+    if all(p.kind in _SLOTS.values() for p in parts):
         raise ValueError(f"lexicon {language}/{category}: phrase {phrase!r} has no words to match")
     return tuple(parts)
 
@@ -217,6 +263,13 @@ def _ru_lemma(word: str) -> str:
     if parse.tag.grammemes & _KEEP_AS_SAID:
         return _plain(word)
     return _plain(parse.normal_form)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _ru_is_name(word: str) -> bool:
+    """Whether any reading of the word in pymorphy3's dictionary is a first name ("анна",
+    "вера" the name beside "вера" the faith; not "проблема", "я")."""
+    return any("Name" in parse.tag for parse in _morph().parse(word))
 
 
 @functools.lru_cache(maxsize=1)

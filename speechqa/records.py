@@ -93,12 +93,14 @@ def meta_column(key: str) -> str:
 
 def assessed_columns(assessment) -> dict:
     """The calls table's columns that [score] decides: every metric, one verdict column per
-    criterion, the total and the fatal fails (a speechqa.call.Assessment)."""
+    criterion, the total (null when too little was decided), the decided share of the weight and
+    the fatal fails (a speechqa.call.Assessment)."""
     metrics, score = assessment.derived.metrics, assessment.score
     return {
         **{name: metrics[name] for name in METRIC_NAMES},
         **{f"verdict_{v.id}": v.verdict for v in assessment.verdicts},
         "score_total": score.total,
+        "score_decided_weight": score.decided_weight,
         "score_abstained_weight": score.abstained_weight,
         "score_fatal_failures": ",".join(score.fatal_failures),
     }

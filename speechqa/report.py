@@ -35,7 +35,13 @@ def to_json(result: CallResult) -> dict:
         "criteria": [_verdict_json(v) for v in result.verdicts],
         "score": {
             "total": _round(result.score.total),
+            "not_scored": result.score.not_scored,
+            "decided_weight": _round(result.score.decided_weight),
             "abstained_weight": _round(result.score.abstained_weight),
+            "abstentions": [
+                {"reason": a.reason, "criteria": list(a.criteria), "weight": _round(a.weight)}
+                for a in result.score.abstentions
+            ],
             "fatal_failures": list(result.score.fatal_failures),
         },
         "language": m.language,
@@ -64,8 +70,8 @@ def to_json(result: CallResult) -> dict:
 
 
 def scorecard(result: CallResult) -> str:
-    m, derived = result.measurement, result.assessment.derived
-    total = "n/a (every criterion abstained)" if result.score.total is None else f"{result.score.total:.0f} / 100"
+    m, derived, score = result.measurement, result.assessment.derived, result.score
+    total = "n/a" if score.total is None else f"{score.total:.0f} / 100"
     lines = [
         f"speechqa scorecard  {result.path}",
         f"  call {result.call_id}  {m.duration_s:.1f} s  {result.channels} ch  "
@@ -73,10 +79,15 @@ def scorecard(result: CallResult) -> str:
         f"  agent: {m.roles.agent_channel + ' channel' if m.roles.agent_channel else 'n/a'} ({m.roles.method}: {m.roles.evidence})",
         f"  quality: {_quality_line(m.quality)}",
         "",
-        f"  SCORE {total}   abstained weight {result.score.abstained_weight:.0%}",
+        f"  SCORE {total}   decided weight {score.decided_weight:.0%} (abstained {score.abstained_weight:.0%})",
     ]
-    if result.score.fatal_failures:
-        lines.append(f"  fatal: {', '.join(result.score.fatal_failures)}")
+    if score.fatal_failures:
+        lines.append(f"  fatal: {', '.join(score.fatal_failures)}")
+    if score.not_scored:
+        lines.append(f"  not scored: {score.not_scored}")
+    if score.total is None and score.abstentions:
+        lines.append("  why criteria abstained:")
+        lines += [f"    {a.weight:>4.0%}  {a.reason}  ({_ids(a.criteria)})" for a in score.abstentions]
     lines += ["", f"  {'':4}  {'criterion':<28} {'value':>9}  {'threshold':<12} evidence / note"]
     for v in result.verdicts:
         lines.append(f"  {SYMBOL[v.verdict]}  {(v.label or v.id)[:28]:<28} {_fmt(v.value):>9}  "
@@ -108,6 +119,10 @@ def _transcript_lines(result: CallResult) -> list[str]:
         flag = f"   <- {', '.join(marks)}" if marks else ""
         lines.append(f"  {_clock(u.start_s):>7}  {u.party:<6} {u.text}{flag}")
     return lines
+
+
+def _ids(ids: tuple[str, ...], most: int = 5) -> str:
+    return ", ".join(ids[:most]) + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
 
 def _verdict_json(v: Verdict) -> dict:

@@ -8,10 +8,11 @@ the recogniser gave word times), turns and events of `speechqa.timeline`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from speechqa.options import ScriptOptions
-from speechqa.lexicon import Lexicon, Token, find, tokenise
+from speechqa.lexicon import Lexicon, Token, find, has_case, tokenise
 from speechqa.names import BACKCHANNEL, INTERRUPTION, PARTIES
 from speechqa.timeline import Event, Turn
 from speechqa.transcript import Utterance
@@ -34,6 +35,7 @@ METRICS = (
 )
 
 _TRAILING = " \t\n\"'»”)…"
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
 _NOTE_CHARS = 80
 
 
@@ -51,6 +53,7 @@ class _Said:
     utterance: Utterance
     tokens: tuple[Token, ...]
     times: tuple[tuple[float, float], ...]   # per token: its word's times, else the utterance's
+    stops: tuple[str, ...]                   # per token: "?" when it ends a question, "." another sentence, else ""
 
     @property
     def span(self) -> tuple[float, float]:
@@ -91,7 +94,8 @@ def script_metrics(
     closing = (last_s - options.closing_within_s, last_s)
     # A phrase is in an opening window when it starts there, in the closing one when it ends there.
     _presence(out, "agent_greeting", agent, lexicon, ("greeting",), window=opening, by=0)
-    _presence(out, "agent_self_introduction", agent, lexicon, ("self_introduction", "company"), window=opening, by=0)
+    _presence(out, "agent_self_introduction", agent, lexicon, ("self_introduction", "company"), window=opening, by=0,
+              said_only=True)
     _presence(out, "agent_recording_notice", agent, lexicon, ("recording_notice",), window=notice, by=0)
     _presence(out, "agent_anything_else", agent, lexicon, ("anything_else",), window=None, by=0)
     _presence(out, "agent_thanks", agent, lexicon, ("thanks",), window=closing, by=1)
@@ -107,24 +111,42 @@ def script_metrics(
 
 
 def _said(utterance: Utterance, lexicon: Lexicon) -> _Said:
-    if not utterance.words:
-        tokens = tokenise(utterance.text, language=lexicon.language)
-        return _Said(utterance, tuple(tokens), ((utterance.start_s, utterance.end_s),) * len(tokens))
-    tokens, times = [], []
-    for word in utterance.words:
-        for token in tokenise(word.text, language=lexicon.language):
-            tokens.append(token)
-            times.append((word.start_s, word.end_s))
-    return _Said(utterance, tuple(tokens), tuple(times))
+    """Tokens by word (with the word's times) where the recogniser gave words, else by sentence;
+    a capital counts only when the whole utterance has both cases (speechqa.lexicon)."""
+    cased = has_case(utterance.text)
+    pieces = ([(w.text, (w.start_s, w.end_s)) for w in utterance.words] if utterance.words else
+              [(m.group(0), (utterance.start_s, utterance.end_s)) for m in _SENTENCE.finditer(utterance.text)])
+    tokens, times, stops = [], [], []
+    for text, span in pieces:
+        found = tokenise(text, language=lexicon.language, cased=cased)
+        if found:
+            tokens += found
+            times += [span] * len(found)
+            end = text.rstrip(_TRAILING)[-1:]
+            stops += [""] * (len(found) - 1) + ["?" if end == "?" else "." if end in (".", "!") else ""]
+    return _Said(utterance, tuple(tokens), tuple(times), tuple(stops))
 
 
-def _presence(out, name, said, lexicon, categories, *, window, by):
+def _asked(said: _Said, end: int, *, within: int = 2) -> bool:
+    """Whether the phrase ending before token `end` is asked: its sentence ends in "?" within
+    `within` words after it ("Это Анна Петровна?" checks whom the agent reached; "My name is
+    John, how can I help you?" is said, then asked)."""
+    for stop in said.stops[end - 1: end + within]:
+        if stop:
+            return stop == "?"
+    return False
+
+
+def _presence(out, name, said, lexicon, categories, *, window, by, said_only=False):
     """1 when a phrase of the categories is said inside the window (None: anywhere), else 0.
     `by`: 0 when the phrase's start must lie in the window, 1 when its end must. A phrase's
-    times are its words' where the recogniser gave word times, else its utterance's."""
+    times are its words' where the recogniser gave word times, else its utterance's.
+    `said_only`: a phrase that a question ends does not count ("Это Анна?" asks the caller)."""
     for s in said:
         for category in categories:
             for start, end in find(lexicon, category, s.tokens):
+                if said_only and _asked(s, end):
+                    continue
                 moment = (s.times[start][0], s.times[end - 1][1])[by]
                 if window is None or window[0] <= moment <= window[1]:
                     return _set(out, name, 1, [s.span], _short(s.text(start, end)))

@@ -63,7 +63,8 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("language_method", pa.string()),
         *QUALITY_FIELDS,
         *[(m.name, pa.int64() if m.dtype == "int" else pa.float64()) for m in METRICS],
-        ("score_total", pa.float64()),
+        ("score_total", pa.float64()),          # null when score_decided_weight < [score] min_decided_weight
+        ("score_decided_weight", pa.float64()), # share of the criteria weight that passed or failed, 0..1
         ("score_abstained_weight", pa.float64()),
         ("score_fatal_failures", pa.string()),  # criterion ids, comma-separated
         ("measure_hash", pa.string()),

@@ -104,6 +104,24 @@ def test_roles_from_words_follow_the_channels(fixtures_dir, transcriber, tmp_pat
         assert (m.roles.agent_channel, m.roles.method) == (agent, "transcript"), m.roles
 
 
+def test_self_introduction_on_a_real_opening(fixtures_dir, transcriber, tmp_path, write_wav):
+    """The first 24 s of the real support call: the agent answers "…, Carrie speaking, how can I
+    help you?" (Whisper base writes the name "Cherry", as the caller echoes it: "hi, Cherry"),
+    and the caller introduces herself ("My name is Suzanne")."""
+    from speechqa.lexicon import find, load_lexicon, tokenise
+
+    rec = read_audio(fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav")
+    path = write_wav(tmp_path / "opening.wav", rec.samples[:, : 24 * rec.sample_rate_hz], rec.sample_rate_hz)
+    result = score_call(path, config=CONFIG, transcriber=transcriber)
+    said = [u.text for u in result.measurement.utterances]
+    note = result.assessment.derived.notes["agent_self_introduction"]
+    assert result.metrics["agent_self_introduction"] == 1 and note.endswith(" speaking"), (note, said)
+    caller = " ".join(u.text for u in result.measurement.utterances if u.party == "caller")
+    tokens = tokenise(caller, language="en")
+    spans = find(load_lexicon("en"), "self_introduction", tokens)
+    assert [" ".join(t.surface for t in tokens[a:b]) for a, b in spans] == ["my name is suzanne"], said
+
+
 # --- synthetic calls: espeak-ng voices at set rates, scripted words -------------------------------
 
 RATE = 16000

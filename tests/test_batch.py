@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
@@ -372,20 +374,60 @@ def test_a_call_over_the_length_limit_is_an_error_row_and_the_rest_goes_on(tmp_p
     assert [c["source_path"] for c in rows(tmp_path / "wh", "calls")] == ["short.wav"]
 
 
-def test_the_readme_duckdb_views_run_and_add_up(first_run):
+def readme_views(wh: Path):
     duckdb = pytest.importorskip("duckdb")
-    base, _, _ = first_run
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     start = readme.index("DuckDB:\n```sql\n") + len("DuckDB:\n```sql\n")
-    sql = readme[start: readme.index("```", start)].replace("/srv/qa-warehouse", str(base / "wh"))
+    sql = readme[start: readme.index("```", start)].replace("/srv/qa-warehouse", str(wh))
     db = duckdb.connect()
     db.execute(sql)
+    return db
+
+
+def mixed_minimum(wh: Path) -> float:
+    """A [score] min_decided_weight between the calls' decided weights: some calls scored, some not
+    (without ASR a 30 s stereo cut decides about a quarter of the weight, the mono call less)."""
+    weights = sorted({c["score_decided_weight"] for c in rows(wh, "calls")})
+    return (weights[0] + weights[-1]) / 2
+
+
+def test_the_readme_duckdb_views_run_add_up_and_skip_calls_not_scored(first_run, tmp_path):
+    base, _, _ = first_run
+    _, wh = copy_of(first_run, tmp_path)
+    rescore_warehouse(wh, config=batch_config(f"[score]\nmin_decided_weight = {mixed_minimum(base / 'wh')}\n"))
+    assert 0 < sum(c["score_total"] is not None for c in rows(wh, "calls")) < len(rows(wh, "calls"))
+    for out in (base / "wh", wh):   # none scored (ASR off, the default minimum); some scored
+        db = readme_views(out)
+        calls = rows(out, "calls")
+        scored = [c for c in calls if c["score_total"] is not None]
+        daily = db.sql("SELECT call_date, agent_id, calls, audio_h, not_scored, score_mean FROM agent_daily").fetchall()
+        assert sum(r[2] for r in daily) == len(calls) and sum(r[4] for r in daily) == len(calls) - len(scored)
+        assert sum(r[3] for r in daily) == pytest.approx(sum(c["duration_s"] for c in calls) / 3600)
+        assert all((r[5] is None) == (r[4] == r[2]) for r in daily)   # a mean where any call was scored
+        by_queue = {(r[0], r[1], r[2]): r[3:] for r in
+                    db.sql("SELECT call_date, queue, criterion_id, fail_share, not_scored FROM queue_daily").fetchall()}
+        for call in calls:
+            same = [c for c in calls if c["queue"] == call["queue"] and c["call_date"] == call["call_date"]]
+            decided = [c["verdict_no_dead_air"] for c in same
+                       if c["score_total"] is not None and c["verdict_no_dead_air"] != "abstain"]
+            expected = (sum(v == "fail" for v in decided) / len(decided)) if decided else None
+            unscored = sum(c["score_total"] is None for c in same)
+            assert by_queue[(call["call_date"], call["queue"], "no_dead_air")] == (expected, unscored)
+
+
+def test_the_batch_summary_counts_failures_over_scored_calls_only(first_run, tmp_path):
+    from speechqa.cli_warehouse import summary_text
+
+    base, _, summary = first_run
     calls = rows(base / "wh", "calls")
-    daily = db.sql("SELECT call_date, agent_id, calls, audio_h FROM agent_daily").fetchall()
-    assert sum(r[2] for r in daily) == len(calls)
-    assert sum(r[3] for r in daily) == pytest.approx(sum(c["duration_s"] for c in calls) / 3600)
-    by_queue = {(r[0], r[1], r[2]): r[3] for r in db.sql("SELECT call_date, queue, criterion_id, fail_share FROM queue_daily").fetchall()}
-    sales = [c for c in calls if c["queue"] == "sales" and c["call_date"].day == 22]
-    decided = [c["verdict_no_dead_air"] for c in sales if c["verdict_no_dead_air"] != "abstain"]
-    expected = (sum(v == "fail" for v in decided) / len(decided)) if decided else None
-    assert by_queue[(sales[0]["call_date"], "sales", "no_dead_air")] == expected
+    assert all(c["score_total"] is None for c in calls)   # ASR off: too little decided
+    text = summary_text(summary)
+    assert f"criteria failed most often (the 0 scored call(s) in the warehouse; skipped {len(calls)} not scored" in text
+    assert text.split("criteria failed most often")[1].splitlines()[1] == "  none"
+    _, wh = copy_of(first_run, tmp_path)
+    rescore_warehouse(wh, config=batch_config(f"[score]\nmin_decided_weight = {mixed_minimum(base / 'wh')}\n"))
+    scored = sum(c["score_total"] is not None for c in rows(wh, "calls"))
+    text = summary_text(dataclasses.replace(summary, warehouse=wh))
+    assert f"(the {scored} scored call(s) in the warehouse; skipped {len(calls) - scored} not scored" in text
+    decided = [int(m.group(1)) for line in text.splitlines() if (m := re.search(r"failed in \d+ of (\d+) decided", line))]
+    assert decided and max(decided) <= scored

@@ -30,7 +30,7 @@ def test_score_json_has_the_documented_keys():
     assert out["roles"] == {**out["roles"], "agent": "left", "caller": "right"}
     # the English sample's agent opens with a greeting, so its words may decide the roles
     assert out["roles"]["method"] in ("transcript", "first_speaker")
-    assert set(out["score"]) >= {"total", "abstained_weight"}
+    assert set(out["score"]) >= {"total", "not_scored", "decided_weight", "abstained_weight", "abstentions"}
     assert {"id", "value", "threshold", "verdict", "evidence"} <= set(out["criteria"][0])
     assert isinstance(out["metrics"]["agent_turns"], int) and isinstance(out["metrics"]["agent_talk_s"], float)
 
@@ -41,6 +41,20 @@ def test_scorecard_and_agent_override():
     assert run.stdout.count("speechqa scorecard") == 2
     assert "agent: right channel (config" in run.stdout
     assert "mono recording" in run.stdout   # per-party criteria abstain, and say why
+
+
+def test_a_call_with_too_little_measured_is_not_scored_and_says_why():
+    # Without a transcript the word criteria (9.5 of the 17 shipped weight) abstain: under half decided.
+    run = speechqa("score", "--no-asr", "--json", STEREO)
+    assert run.returncode == 0, run.stderr
+    score = json.loads(run.stdout)["score"]
+    assert score["total"] is None and score["not_scored"].startswith("too little could be measured: 44% of")
+    assert score["decided_weight"] == pytest.approx(7.5 / 17, abs=1e-4)
+    no_asr = next(a for a in score["abstentions"] if a["reason"].startswith("no transcript"))
+    assert no_asr["weight"] == pytest.approx(9.5 / 17, abs=1e-4) and "greeting" in no_asr["criteria"]
+    card = speechqa("score", "--no-asr", STEREO).stdout
+    assert "SCORE n/a   decided weight 44%" in card and "not scored: too little could be measured" in card
+    assert "why criteria abstained:" in card and "no transcript: speech recognition is off" in card
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,8 @@ def test_hashes_follow_their_own_part():
     # Turns are measured (each turn's level and pitch need the audio): their definition is [measure].
     turns = parse_config("[measure.turns]\nfloor_take_s = 1.5\n", source="t")
     assert turns.measure_hash != config.measure_hash and turns.score_hash == config.score_hash
+    stricter = parse_config("[score]\nmin_decided_weight = 0.7\n", source="t")
+    assert stricter.measure_hash == config.measure_hash and stricter.score_hash != config.score_hash
 
 
 def test_every_default_criterion_names_a_known_metric():
@@ -56,6 +58,7 @@ def test_partial_file_takes_defaults_for_the_rest():
         ("[measure]\nagent = 'middle'\n", "middle"),
         ("[measure]\nmax_duration_s = 'long'\n", "max_duration_s"),
         ("[score.timing]\ndead_air_s = -1\n", "dead_air_s"),
+        ("[score]\nmin_decided_weight = 50\n", "min_decided_weight = 50.0; use a share from 0"),
         ("[[score.criteria]]\nid='x'\nmetric='agent_talk_s'\ndirection='up'\nthreshold=1\n", "direction"),
         ("[measure\n", "TOML"),
         ("[score.timing]\nfloor_take_s = 1.5\n", r"score.timing.floor_take_s has moved to \[measure.turns\] floor_take_s"),

@@ -57,6 +57,39 @@ def test_fatal_failure_zeroes_the_total():
     assert score.total == 0.0 and score.fatal_failures == ("insult",)
 
 
+def test_too_little_decided_has_no_total_and_says_why():
+    # Only the dead-air criterion (1 of 4) decides: a 100 over it would read as a perfect call.
+    verdicts = run({"level_diff_db": 1.0, "agent_f0_sd_st": None, "silence_max_s": 2.0},
+                   supports={"level_support_s": 4.0})
+    score = total_score(verdicts, min_decided_weight=0.5)
+    assert score.total is None and score.decided_weight == pytest.approx(1 / 4)
+    assert score.not_scored == ("too little could be measured: 25% of the criteria weight was decided, "
+                                "under [score] min_decided_weight = 50%")
+    assert [(a.reason, a.criteria, a.weight) for a in score.abstentions] == [
+        ("mono recording", ("pitch",), pytest.approx(2 / 4)),
+        ("too little support: level_support_s under min_support", ("loud",), pytest.approx(1 / 4)),
+    ]
+    # The same verdicts with a lower minimum are scored; at the minimum exactly, too.
+    assert total_score(verdicts, min_decided_weight=0.2).total == 100.0
+    assert total_score(verdicts, min_decided_weight=0.25).total == 100.0
+    assert total_score(verdicts).not_scored is None   # no minimum: the old total over what decided
+
+
+def test_nothing_decided_is_not_scored_whatever_the_minimum():
+    verdicts = run({"level_diff_db": None, "agent_f0_sd_st": None, "silence_max_s": None})
+    score = total_score(verdicts, min_decided_weight=0.0)
+    assert score.total is None and score.not_scored == "too little could be measured: no criterion could be decided"
+
+
+def test_a_fatal_failure_is_zero_even_when_too_little_was_decided():
+    criteria = CRITERIA + (crit("insult", "agent_interruptions", "max", 0.0, fatal=True),)
+    verdicts = run({"level_diff_db": None, "agent_f0_sd_st": None, "silence_max_s": None, "agent_interruptions": 2},
+                   criteria=criteria)
+    score = total_score(verdicts, min_decided_weight=0.5)
+    assert score.decided_weight == pytest.approx(1 / 5)
+    assert (score.total, score.fatal_failures, score.not_scored) == (0.0, ("insult",), None)
+
+
 def test_boundaries_pass():
     verdicts = run({"level_diff_db": -6.0, "agent_f0_sd_st": 2.0, "silence_max_s": 10.0})
     assert [v.verdict for v in verdicts] == ["pass", "pass", "pass"]

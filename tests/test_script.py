@@ -1,5 +1,8 @@
 """Script lexicons and time-aware script rules on hand-built calls with known answers."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from speechqa.lexicon import CATEGORIES, find, load_lexicon, normalise, tokenise
@@ -311,3 +314,149 @@ def test_missing_recording_notice_can_be_a_fatal_criterion():
 def test_options_must_be_positive():
     with pytest.raises(ValueError, match="greeting_within_s"):
         ScriptOptions(greeting_within_s=0)
+
+
+# --- self-introduction as agents say it -------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def introduced(lexicon, text):
+    return found(lexicon, "self_introduction", text)
+
+
+@pytest.mark.parametrize("text, said", [
+    ("Thank you for calling Acme. I'm Michelle. How can I help you?", "i'm michelle"),   # the issue's call
+    ("Thank you for calling Acme support, my name is John, how can I help you today?", "my name is john"),
+    ("Hi, this is Anna from the billing team.", "this is anna"),
+    ("Acme Bank, Carrie speaking, how can I help you?", "carrie speaking"),
+    ("Good morning, I am David.", "i am david"),
+    ("You're speaking with Tom, how may I help?", "you're speaking with tom"),
+    ("my name is michelle and i'm here to help", "my name is michelle"),   # no capital needed here
+])
+def test_english_introductions(text, said):
+    assert introduced(EN, text) == [said]
+
+
+@pytest.mark.parametrize("text", [
+    "This is a problem.", "this is great", "I'm sorry to hear that.", "I'm calling about my bill.",
+    "I'm afraid I can't do that.", "Generally speaking, yes.", "Yes, speaking.", "Who am I speaking with?",
+    "I'm OK, thanks.", "She called his name many times.", "My name is not important.",
+    "i'm michelle",              # one case only: the capital says nothing, and "I'm" opens many sentences
+    "I'm michelle",              # cased, and the word after "I'm" is not written as a name
+])
+def test_english_sentences_that_are_no_introduction(text):
+    assert introduced(EN, text) == []
+
+
+@pytest.mark.parametrize("text, said", [
+    ("Здравствуйте, компания «Ромашка», меня зовут Анна, чем могу помочь?", "меня зовут анна"),
+    ("Добрый день, это Ольга, чем могу помочь?", "это ольга"),
+    ("добрый день это ольга", "это ольга"),                      # no capital needed: the dictionary knows her
+    ("Здравствуйте, на связи Дмитрий.", "на связи дмитрий"),
+    ("Оператор Михаил, здравствуйте.", "оператор михаил"),
+    ("С вами Юлия, слушаю вас.", "с вами юлия"),
+    ("Добрый вечер, с вами говорит Анастасия.", "с вами говорит анастасия"),
+    ("Вас приветствует компания Ромашка.", "вас приветствует компания"),
+    ("Меня зовут Айгуль.", "меня зовут айгуль"),
+])
+def test_russian_introductions(text, said):
+    assert introduced(RU, text) == [said]
+
+
+@pytest.mark.parametrize("text", [
+    "Это проблема.", "Это я.", "это хорошо", "Эта конференция теперь закрыта.", "С вами свяжутся.",
+    "Ожидайте, пожалуйста, ответа оператора.", "Нажмите 0 для связи с оператором.", "На связи, слушаю.",
+    "Меня зовут, э, как вас зовут?",
+])
+def test_russian_sentences_that_are_no_introduction(text):
+    assert introduced(RU, text) == []
+
+
+def test_an_introduction_asked_is_not_one_said():
+    # An outbound agent checking whom she reached names the caller, not herself.
+    assert run([utt("agent", 0.0, 3.0, "Здравствуйте, это Анна Петровна?")]).metrics["agent_self_introduction"] == 0
+    assert run([utt("agent", 0.0, 3.0, "Здравствуйте, это Анна. Вам удобно говорить?")]).metrics["agent_self_introduction"] == 1
+    asked = timed("agent", 0.0, "Здравствуйте, это Анна? Вам удобно говорить?")
+    assert run([asked]).metrics["agent_self_introduction"] == 0
+    said = "Thank you for calling Acme, my name is John, how can I help you?"
+    assert run([utt("agent", 0.0, 4.0, said, "en")], lexicon=EN).metrics["agent_self_introduction"] == 1
+    assert run([timed("agent", 0.0, said, language="en")], lexicon=EN).metrics["agent_self_introduction"] == 1
+
+
+def test_the_capital_of_a_word_is_read_from_the_whole_utterance():
+    """Words come one by one ("I'm" alone has both cases, "MICHELLE" one): whether a capital
+    means anything is read from the whole utterance."""
+    said = timed("agent", 0.0, "Thank you for calling. I'm Michelle. How can I help you?", language="en")
+    result = run([said], lexicon=EN)
+    assert result.metrics["agent_self_introduction"] == 1 and result.notes["agent_self_introduction"] == "i'm michelle"
+    assert result.evidence["agent_self_introduction"] == [(0.0, said.end_s)]
+    shouted = timed("agent", 0.0, "THANK YOU FOR CALLING. I'M MICHELLE.", language="en")
+    assert run([shouted], lexicon=EN).metrics["agent_self_introduction"] == 0
+
+
+def test_the_company_from_configuration_introduces_in_english_too():
+    call = [utt("agent", 0.0, 3.0, "Thank you for calling Acme support, how can I help you?", "en")]
+    assert run(call, lexicon=EN).metrics["agent_self_introduction"] == 0
+    result = run(call, lexicon=load_lexicon("en", extra={"company": ["Acme support"]}))
+    assert result.metrics["agent_self_introduction"] == 1 and result.notes["agent_self_introduction"] == "acme support"
+
+
+def test_a_user_not_name_and_a_bad_slot_are_taken_from_configuration():
+    assert introduced(load_lexicon("en", extra={"not_names": ["Acme"]}), "This is Acme support.") == []
+    assert introduced(EN, "This is Acme support.") == ["this is acme"]
+    with pytest.raises(ValueError, match="the slots are {name} and {Name}"):
+        load_lexicon("en", extra={"self_introduction": ["call me {first}"]})
+
+
+# Real openings: the fixture calls' reference transcripts and the samples' scripts.
+
+
+def stm_utterances(path: Path, agent: str) -> list[Utterance]:
+    """An STM file's lines as utterances, `agent`'s as the agent's."""
+    rows = [line.split(maxsplit=5) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [utt("agent" if who == agent else "caller", float(a), float(b), text, "en") for _, _, who, a, b, text in rows]
+
+
+def test_real_phone_call_openings_from_their_reference_transcript():
+    stm = FIXTURES / "calls" / "pyannote_phone_sample.stm"
+    if not stm.exists():
+        pytest.skip(f"real-speech fixtures not found at {FIXTURES}")
+    lines = [(u.text, introduced(EN, u.text)) for u in stm_utterances(stm, "Diane")]
+    assert [(text, said) for text, said in lines if said] == [
+        ("This is Diane in New Jersey.", ["this is diane"]),
+        ("And I'm Sheila in Texas, originally from Chicago.", ["i'm sheila"]),
+    ]
+    # "I'm originally from Chicago also.", "I'm in New Jersey now though.", "I didn't know you were there." ...
+    assert sum(1 for _, said in lines if not said) == 11
+    for agent, first_words_s, said in (("Diane", 6.68, "this is diane"), ("Sheila", 7.634, "i'm sheila")):
+        result = run(stm_utterances(stm, agent), lexicon=EN)
+        assert (result.metrics["agent_self_introduction"], result.notes["agent_self_introduction"]) == (1, said)
+        assert result.evidence["agent_self_introduction"][0][0] <= first_words_s + OPTIONS.greeting_within_s
+
+
+def test_real_read_speech_references_hold_no_introduction():
+    """The Russian telephone prompts ("...ответа оператора", "...связи с оператором") and the
+    read sentences of the fixtures are no introductions."""
+    prompts = FIXTURES / "asr" / "asterisk_ru" / "transcripts.tsv"
+    harvard = FIXTURES / "asr" / "osr_harvard72_8k.txt"
+    if not prompts.exists():
+        pytest.skip(f"real-speech fixtures not found at {FIXTURES}")
+    russian = [line.split("\t", 1)[1] for line in prompts.read_text(encoding="utf-8").splitlines() if "\t" in line]
+    russian += ["бедняга ребят на его месте должен был быть я", "нейронные сети это хорошо"]   # deepspeech_ru, pisets_ru
+    english = [line for line in harvard.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+    english.append("And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.")
+    assert len(russian) == 42 and len(english) == 11
+    assert [t for t in russian if introduced(RU, t)] == [] and [t for t in english if introduced(EN, t)] == []
+
+
+@pytest.mark.parametrize("name, lexicon, said", [
+    ("call_en_stereo", EN, "my name is john"), ("call_ru_mono", RU, "меня зовут анна"),
+])
+def test_the_samples_scripted_openings(name, lexicon, said):
+    truth = json.loads((SAMPLES / f"{name}.truth.json").read_text(encoding="utf-8"))
+    utterances = [utt(u["party"], u["start_s"], u["end_s"], u["text"], lexicon.language) for u in truth["utterances"]]
+    result = run(utterances, lexicon=lexicon)
+    assert (result.metrics["agent_self_introduction"], result.notes["agent_self_introduction"]) == (1, said)
+    assert [u.text for u in utterances[1:] if introduced(lexicon, u.text)] == []   # "I am sorry to hear that." ...
