@@ -23,7 +23,7 @@ from pathlib import Path
 from speechqa.errors import SpeechQAError
 from speechqa.names import AGENT_CHOICES, AUTO
 from speechqa.options import (
-    CUSTOMER_ID_MODES, AsrOptions, Criterion, PiiOptions, PitchOptions, QualityOptions, RateOptions, ScriptOptions,
+    CUSTOMER_ID_MODES, AsrOptions, Criterion, DiarizeOptions, PiiOptions, PitchOptions, QualityOptions, RateOptions, ScriptOptions,
     SourceOptions, TimingOptions, TurnOptions, VadOptions,
 )
 
@@ -49,6 +49,7 @@ class MeasureConfig:
     quality: QualityOptions = field(default_factory=QualityOptions)
     asr: AsrOptions = field(default_factory=AsrOptions)
     pii: PiiOptions = field(default_factory=PiiOptions)
+    diarize: DiarizeOptions = field(default_factory=DiarizeOptions)
 
     def __post_init__(self):
         if self.agent not in AGENT_CHOICES:

@@ -26,14 +26,23 @@ from speechqa.rate import match_slope_per_min
 from speechqa.timeline import SILENCE_METRICS, TIMING_METRICS, Event, analyse_conversation, silence_metrics, total_s, union
 from speechqa.words import CALL_WORD_METRICS, WORD_METRICS, call_word_metrics, word_metrics
 
-MONO_REASON = "mono recording: per-party metrics need diarization (not available yet)"
+MONO_REASON = "mono recording not split into agent and caller: diarization is off ([measure.diarize] enabled = false)"
+ONE_SPEAKER_REASON = "mono recording of one voice (quality_speakers = 1): no agent and caller to measure apart"
 NO_ASR_REASON = "no transcript: speech recognition is off ([measure.asr] enabled = false)"
 TOO_LITTLE_REASON = "too little speech to measure"
+OVERLAP_REASON = ("diarized mono call: speech of both parties at once cannot be told apart in one channel, "
+                  "so overlap is not measured")
+
+# What needs to know who speaks while the other does: unmeasured on a diarized call, never 0.
+OVERLAP_METRICS = ("overtalk_s", "overtalk_episodes", "agent_interruptions", "caller_interruptions",
+                   "agent_backchannels", "caller_backchannels", "agent_interruptions_in_question",
+                   "agent_backchannels_in_caller_turns")
 
 # The metrics derive() makes itself: from the speech as a whole, and from the level pairs.
 DERIVED_METRICS = ("speech_s", "turns_total", "level_support_s", "level_pairs", "level_diff_pair_median_db",
                    "level_match_slope_db_per_min")
 MONO_DERIVED_METRICS = ("speech_s",)
+OVERLAP_EVENTS = (OVERTALK, INTERRUPTION, BACKCHANNEL)
 
 
 @dataclass(frozen=True)
@@ -77,16 +86,20 @@ def _derive_two_party(m: Measurement, score: ScoreConfig) -> Derived:
         values.update(words.metrics)
         produced += WORD_METRICS
         word_evidence, notes = words.evidence, words.notes
+    reasons = {}
+    if m.diarized:
+        reasons = {name: OVERLAP_REASON for name in OVERLAP_METRICS if name in values}
+        values.update(dict.fromkeys(reasons))
     metrics = conform(values, produced=produced)
-    unmeasured = {name: TOO_LITTLE_REASON if name in values else NO_ASR_REASON
+    unmeasured = {name: reasons.get(name, TOO_LITTLE_REASON) if name in values else NO_ASR_REASON
                   for name, v in metrics.items() if v is None}
-    evidence = _evidence(conversation.events, turns, pairs, slow_reply_s=score.timing.slow_reply_s)
+    evidence = {**_evidence(conversation.events, turns, pairs, slow_reply_s=score.timing.slow_reply_s), **word_evidence}
     return Derived(
         metrics=metrics,
         unmeasured=unmeasured,
-        events=conversation.events,
-        evidence={**evidence, **word_evidence},
-        notes=notes,
+        events=tuple(e for e in conversation.events if not (m.diarized and e.kind in OVERLAP_EVENTS)),
+        evidence={k: v for k, v in evidence.items() if k not in reasons},
+        notes={k: v for k, v in notes.items() if k not in reasons},
     )
 
 
@@ -100,9 +113,10 @@ def _derive_mono(m: Measurement, score: ScoreConfig) -> Derived:
         values.update(call_word_metrics(m.utterances))
         produced += CALL_WORD_METRICS
     metrics = conform(values, produced=produced)
+    why_not_split = ONE_SPEAKER_REASON if m.quality.speakers == 1 else MONO_REASON
     return Derived(
         metrics=metrics,
-        unmeasured={name: TOO_LITTLE_REASON if name in values else MONO_REASON
+        unmeasured={name: TOO_LITTLE_REASON if name in values else why_not_split
                     for name, v in metrics.items() if v is None},
         events=tuple(events),
         evidence=_evidence(events, (), (), slow_reply_s=score.timing.slow_reply_s),

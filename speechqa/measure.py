@@ -23,7 +23,8 @@ from speechqa.features.loudness import active_speech_level, integrated_loudness
 from speechqa.features.pitch import PitchTrack, pitch_stats, track_pitch
 from speechqa.features.vad import detect_speech_with_floor, load_vad_model
 from speechqa.lexicon import load_lexicon
-from speechqa.names import CALL, CHANNELS, PARTIES
+from speechqa.diarize import Diarization, diarize, split_by_speaker
+from speechqa.names import AUTO, CALL, CHANNELS, PARTIES
 from speechqa.pii import mask_utterances
 from speechqa.quality import Quality, channel_correlation, clipping_share, high_band_share, leak_intervals
 from speechqa.roles import Roles, assign_roles, first_speaker
@@ -196,12 +197,16 @@ def measure_call(
             transcript = transcriber.transcribe(samples, sr, speech_by_channel, first_channel=min(first, len(tracks) - 1))
 
     if len(tracks) == 1:
-        return _measure_mono(recording, samples[0], tracks[0], flags, transcript, measure=measure)
+        diarization = _diarize(samples[0], sr, tracks[0], measure=measure, hook=hook)
+        if diarization is not None and diarization.speakers == 2:
+            return _measure_diarized(recording, samples, tracks, flags, transcript, transcriber, diarization,
+                                     measure=measure, hook=hook)
+        return _measure_mono(recording, samples[0], tracks[0], flags, transcript, measure=measure,
+                             speakers=None if diarization is None else diarization.speakers)
     return _measure_two_party(recording, samples, tracks, flags, transcript, transcriber, measure=measure, hook=hook)
 
 
 def _measure_two_party(recording, samples, tracks, flags, transcript, transcriber, *, measure, hook) -> Measurement:
-    sr = recording.sample_rate_hz
     roles = assign_roles(
         [t.speech for t in tracks],
         agent=measure.agent,
@@ -211,8 +216,42 @@ def _measure_two_party(recording, samples, tracks, flags, transcript, transcribe
     )
     agent = CHANNELS.index(roles.agent_channel)
     channel_of = dict(zip(PARTIES, (agent, 1 - agent)))
-    offsets_db = (measure.gain_offset_left_db, measure.gain_offset_right_db)
     speech = {party: tracks[channel_of[party]].speech for party in PARTIES}
+    said = None if transcript is None else {party: transcript.channels[channel_of[party]] for party in PARTIES}
+    return _measure_parties(recording, samples, tracks, flags, roles=roles, channel_of=channel_of, speech=speech,
+                            said=said, transcript=transcript, transcriber=transcriber, measure=measure, hook=hook)
+
+
+def _measure_diarized(recording, samples, tracks, flags, transcript, transcriber, diarization, *, measure, hook) -> Measurement:
+    """A mono call split into two speakers: the agent found among them as among two channels
+    (the words first, then who speaks first), every per-party figure from its speaker's regions
+    of the one channel, each word given to the speaker whose speech holds its middle."""
+    by_speaker = None if transcript is None else split_by_speaker(transcript.channels[0], diarization.speech)
+    found = assign_roles(
+        list(diarization.speech),
+        agent=AUTO,   # no channel is a party's: [measure] agent = left/right says nothing here
+        utterances_by_channel=by_speaker,
+        lexicon=None if transcript is None else load_lexicon(transcript.language),
+    )
+    if found.method == "transcript":
+        agent = CHANNELS.index(found.agent_channel)
+        how = f"the words: {found.evidence} (left = speaker 1, right = speaker 2)"
+    else:   # who opens the call, as diarize ordered the speakers
+        agent, how = 0, "opening the call (most of its first stretch of speech)"
+    speaker_of = dict(zip(PARTIES, (agent, 1 - agent)))
+    roles = Roles(None, "diarized", f"two speakers in one channel; speaker {agent + 1} is the agent by {how}")
+    speech = {party: diarization.speech[speaker_of[party]] for party in PARTIES}
+    said = None if by_speaker is None else {party: by_speaker[speaker_of[party]] for party in PARTIES}
+    return _measure_parties(recording, samples, tracks, flags, roles=roles, channel_of={p: 0 for p in PARTIES},
+                            speech=speech, said=said, transcript=transcript, transcriber=transcriber, measure=measure,
+                            hook=hook, diarization=diarization)
+
+
+def _measure_parties(recording, samples, tracks, flags, *, roles, channel_of, speech, said, transcript, transcriber,
+                     measure, hook, diarization=None) -> Measurement:
+    """Everything per party, once each party's channel, speech and utterances are known."""
+    sr = recording.sample_rate_hz
+    offsets_db = (measure.gain_offset_left_db, measure.gain_offset_right_db)
     audio = _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook)
     audio["duration_s"] = recording.duration_s
     language = None if transcript is None else transcript.language
@@ -222,35 +261,51 @@ def _measure_two_party(recording, samples, tracks, flags, transcript, transcribe
             # Masked before any word is counted: the stored words are the masked ones, and a
             # rescore must count what a fresh measurement counts.
             utterances = tuple(mask_utterances(
-                _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure), options=measure.pii
+                _party_utterances(said, transcript, channel_of, samples, sr, speech, transcriber, measure), options=measure.pii
             ))
     with timed(hook, "timeline"):
         turns, backchannels = find_turns(speech, options=measure.turns)
+    if diarization is not None:
+        backchannels = []   # short speech over the other's turn: in one channel it cannot be told apart
     turn_stats = _turn_stats(samples, sr, turns, tracks, speech, channel_of, offsets_db, utterances,
                              language=language, hook=hook)
     quality = Quality(**flags, snr_db=audio["snr_db"],
-                      asr_confidence=None if transcript is None else mean_word_probability(utterances))
+                      asr_confidence=None if transcript is None else mean_word_probability(utterances),
+                      speakers=None if diarization is None else diarization.speakers,
+                      diarization_confidence=None if diarization is None else diarization.confidence)
     return Measurement(
         duration_s=recording.duration_s, roles=roles, quality=quality, audio_metrics=audio, speech=speech,
-        mono=False, turns=tuple(turn_stats), backchannels=tuple(backchannels),
-        level_pairs=tuple(_level_pairs(turn_stats)), language=language,
+        mono=diarization is not None, diarized=diarization is not None, turns=tuple(turn_stats),
+        backchannels=tuple(backchannels), level_pairs=tuple(_level_pairs(turn_stats)), language=language,
         language_method=None if transcript is None else transcript.method, utterances=utterances,
         pitch={party: tracks[channel_of[party]].pitch for party in PARTIES},
     )
 
 
+def _diarize(signal: np.ndarray, sr: int, track: ChannelTracks, *, measure: MeasureConfig, hook: StageHook) -> Diarization | None:
+    """The mono channel's speakers, or None when diarization is off."""
+    options = measure.diarize
+    if not options.enabled:
+        return None
+    from speechqa.features.speaker import load_speaker_model, speaker_embeddings
+
+    with timed(hook, "diarize"):
+        model = load_speaker_model(options.model or None, threads=max(1, measure.asr.threads))   # the call's engine threads
+        return diarize(track.speech, embed=lambda windows: speaker_embeddings(signal, sr, windows, model=model),
+                       options=options, bridge_gap_s=measure.bridge_gap_s)
+
+
 def _measure_mono(recording: Recording, signal: np.ndarray, track: ChannelTracks, flags: dict, transcript, *,
-                  measure: MeasureConfig) -> Measurement:
+                  measure: MeasureConfig, speakers: int | None) -> Measurement:
     level = active_speech_level(signal, recording.sample_rate_hz, segments=track.speech).level_dbfs
     snr_db = None if level is None or track.noise_floor_dbfs is None else level - track.noise_floor_dbfs
     utterances = () if transcript is None else tuple(mask_utterances(transcript.channels[0], options=measure.pii))
-    roles = Roles(
-        agent_channel=None,
-        method="mono",
-        evidence="two channels carrying one signal (dual mono)" if flags["dual_mono"] else "one channel",
-    )
+    kind = "two channels carrying one signal (dual mono)" if flags["dual_mono"] else "one channel"
+    roles = Roles(agent_channel=None, method="mono",
+                  evidence=kind + (", one speaker" if speakers == 1 else ""))
     quality = Quality(**flags, snr_db=snr_db,
-                      asr_confidence=None if transcript is None else mean_word_probability(utterances))
+                      asr_confidence=None if transcript is None else mean_word_probability(utterances),
+                      speakers=speakers, diarization_confidence=None)
     return Measurement(
         duration_s=recording.duration_s, roles=roles, quality=quality,
         audio_metrics={"duration_s": recording.duration_s, "snr_db": snr_db}, speech={CALL: track.speech},
@@ -287,18 +342,18 @@ def _audio_metrics(samples, sr, tracks, speech, channel_of, offsets_db, hook) ->
     return values
 
 
-def _party_utterances(transcript, channel_of, samples, sr, speech, transcriber, measure) -> list[Utterance]:
-    """The channels' utterances under party names; a channel whose party has its own language
-    in the configuration is transcribed again in that language."""
+def _party_utterances(said, transcript, channel_of, samples, sr, speech, transcriber, measure) -> list[Utterance]:
+    """Each party's utterances (`said`: party -> what was recognised in its speech) under its
+    name; a party with its own language in the configuration is transcribed again in that
+    language, over its own speech."""
     utterances = []
     for party in PARTIES:
-        ch = channel_of[party]
         language = getattr(measure.asr, f"{party}_language") or transcript.language
         if language != transcript.language:
-            found = transcriber.transcribe_channel(samples[ch], sr, speech[party], party=party, language=language)
+            utterances += transcriber.transcribe_channel(samples[channel_of[party]], sr, speech[party], party=party,
+                                                         language=language)
         else:
-            found = [dataclasses.replace(u, party=party) for u in transcript.channels[ch]]
-        utterances += found
+            utterances += [dataclasses.replace(u, party=party) for u in said[party]]
     return sorted(utterances, key=lambda u: u.start_s)
 
 

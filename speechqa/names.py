@@ -13,7 +13,7 @@ LANGUAGES = ("ru", "en")                 # what the lexicons, the syllable count
 ASR_LANGUAGES = (AUTO, *LANGUAGES)       # [measure.asr] language: one of them, or detected
 
 # The stages whose seconds a run reports (runs table: stage_<name>_s), in pipeline order.
-STAGES = ("discover", "hash", "read", "quality", "vad", "crosstalk", "asr", "loudness", "pitch",
+STAGES = ("discover", "hash", "read", "quality", "vad", "crosstalk", "diarize", "asr", "loudness", "pitch",
           "timeline", "words", "score", "commit")
 
 # Rows of the timeline table (`turns/`). Measured rows come from the audio under [measure] and

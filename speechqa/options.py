@@ -199,6 +199,35 @@ class TurnOptions:
         _require_positive_seconds(self, "turn")
 
 
+
+@dataclass(frozen=True)
+class DiarizeOptions:
+    """How a mono call is split into two speakers (speechqa.diarize)."""
+
+    enabled: bool = True                  # false: a mono call gets whole-call figures only
+    model: str = ""                       # a CAM++ ONNX file; "" = the bundled one
+    window_s: float = 1.5                 # each speaker embedding covers this much speech
+    hop_s: float = 0.75                   # a window starts this long after the previous one
+    min_window_s: float = 0.5             # speech shorter than this gets no window of its own
+    pruning: float = 0.05                 # each window keeps this share of its strongest affinities (at least 6)
+    one_speaker_similarity: float = 0.86  # two clusters this alike (cosine of centroids) are one voice
+    min_windows_per_speaker: int = 5      # a cluster of fewer windows is no second speaker
+    clear_margin: float = 0.1             # a window this much nearer its own centroid counts as clearly assigned
+    min_turn_s: float = 1.0               # a change of speaker inside unbroken speech must hold this long
+
+    def __post_init__(self):
+        if not 0 < self.hop_s <= self.window_s:
+            raise ValueError(f"diarize hop_s = {self.hop_s!r} must be in (0, window_s = {self.window_s!r}]")
+        if not 0 < self.min_window_s <= self.window_s:
+            raise ValueError(f"diarize min_window_s = {self.min_window_s!r} must be in (0, window_s]")
+        if not 0 < self.pruning <= 1:
+            raise ValueError(f"diarize pruning = {self.pruning!r} must be a share in (0, 1]")
+        if not -1 <= self.one_speaker_similarity <= 1:
+            raise ValueError(f"diarize one_speaker_similarity = {self.one_speaker_similarity!r} must be a cosine in [-1, 1]")
+        if self.min_windows_per_speaker < 1:
+            raise ValueError(f"diarize min_windows_per_speaker = {self.min_windows_per_speaker!r} must be 1 or more")
+
+
 # ---- [score] ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ class Quality:
     crosstalk_s: float                  # how much, both channels together
     snr_db: float | None                # speech level over noise floor, the worse channel
     asr_confidence: float | None = None # mean recogniser probability of the words; None without ASR
+    speakers: int | None = None         # voices a mono call holds (1 or 2); None when not diarized (stereo, or off)
+    diarization_confidence: float | None = None   # speechqa.diarize.Diarization.confidence; None unless split
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

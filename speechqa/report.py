@@ -76,7 +76,7 @@ def scorecard(result: CallResult) -> str:
         f"speechqa scorecard  {result.path}",
         f"  call {result.call_id}  {m.duration_s:.1f} s  {result.channels} ch  "
         f"{result.sample_rate_hz} Hz  {result.source_format}",
-        f"  agent: {m.roles.agent_channel + ' channel' if m.roles.agent_channel else 'n/a'} ({m.roles.method}: {m.roles.evidence})",
+        f"  agent: {_agent_line(m)}",
         f"  quality: {_quality_line(m.quality)}",
         "",
         f"  SCORE {total}   decided weight {score.decided_weight:.0%} (abstained {score.abstained_weight:.0%})",
@@ -147,6 +147,14 @@ def _verdict_note(v: Verdict) -> str:
         return v.note
     times = ", ".join(f"{_clock(s)}-{_clock(e)}" for s, e in v.evidence[:3])
     return f"at {times}" if times else ""
+
+
+def _agent_line(m) -> str:
+    if m.diarized:
+        return (f"one of two voices in one channel (diarized, confidence {m.quality.diarization_confidence:.2f}: "
+                f"overlap not measured; {m.roles.evidence})")
+    where = m.roles.agent_channel + " channel" if m.roles.agent_channel else "n/a"
+    return f"{where} ({m.roles.method}: {m.roles.evidence})"
 
 
 def _quality_line(quality: Quality) -> str:

@@ -30,6 +30,8 @@ QUALITY_FIELDS = (
     ("quality_crosstalk_s", pa.float64()),
     ("quality_snr_db", pa.float64()),
     ("quality_asr_confidence", pa.float64()),
+    ("quality_speakers", pa.int64()),                   # voices in a mono call (1 or 2); null when not diarized
+    ("quality_diarization_confidence", pa.float64()),
 )
 # Columns that say under which configuration and model a row was made. Every Parquet file's
 # metadata lists the values its rows hold, so it stays true when a file mixes runs.

@@ -4,6 +4,8 @@ so that both measure the same way."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +194,58 @@ def transcribe_file(path: Path, *, language: str, transcriber, vad_options) -> s
     speech = bridge_gaps(raw, max_gap_s=0.25)
     utterances = transcriber.transcribe_channel(mono[0], recording.sample_rate_hz, speech, party=CALL, language=language)
     return " ".join(u.text for u in utterances)
+
+
+@dataclasses.dataclass(frozen=True)
+class DiarizationError:
+    """NIST-style diarization error against a reference, as shares of the reference speech time
+    (frames of 10 ms; the hypothesis speakers mapped onto the reference ones to fit best)."""
+
+    der: float          # missed + false alarm + confusion
+    missed: float
+    false_alarm: float
+    confusion: float
+
+
+def diarization_error(reference: list[np.ndarray], hypothesis: list[np.ndarray], *, collar_s: float = 0.0,
+                      frame_s: float = 0.01) -> DiarizationError:
+    """Reference and hypothesis: one (n, 2) interval array per speaker. Frames within collar_s of
+    a reference speaker's boundary are not scored (the usual 0.25 s collar forgives boundaries)."""
+    end = max([float(np.max(s[:, 1])) for s in [*reference, *hypothesis] if len(s)] + [0.0])
+    times = (np.arange(int(np.ceil(end / frame_s))) + 0.5) * frame_s
+
+    def active(intervals):
+        intervals = np.asarray(intervals, dtype=float).reshape(-1, 2)
+        return np.any((times[:, None] >= intervals[:, 0]) & (times[:, None] < intervals[:, 1]), axis=1)
+
+    ref = np.stack([active(s) for s in reference], axis=1)
+    hyp = np.stack([active(s) for s in hypothesis], axis=1)
+    scored = np.ones(len(times), dtype=bool)
+    for s in reference:
+        for edge in np.asarray(s, dtype=float).reshape(-1, 2).ravel():
+            scored &= np.abs(times - edge) >= collar_s
+    ref, hyp = ref[scored], hyp[scored]
+    best = max(itertools.permutations(range(hyp.shape[1]), min(hyp.shape[1], ref.shape[1])),
+               key=lambda perm: sum(np.sum(ref[:, r] & hyp[:, h]) for r, h in enumerate(perm)))
+    mapped = np.zeros_like(ref)
+    for r, h in enumerate(best):
+        mapped[:, r] = hyp[:, h]
+    n_ref, n_hyp = ref.sum(axis=1), hyp.sum(axis=1)
+    correct = (ref & mapped).sum(axis=1)
+    total = n_ref.sum()
+    missed = np.maximum(n_ref - n_hyp, 0).sum() / total
+    false_alarm = np.maximum(n_hyp - n_ref, 0).sum() / total
+    confusion = (np.minimum(n_ref, n_hyp) - correct).sum() / total
+    return DiarizationError(der=float(missed + false_alarm + confusion), missed=float(missed),
+                            false_alarm=float(false_alarm), confusion=float(confusion))
+
+
+def read_rttm(path: Path) -> list[np.ndarray]:
+    """One (n, 2) interval array per speaker of an RTTM file, in order of first speech."""
+    turns: dict[str, list[tuple[float, float]]] = {}
+    for line in Path(path).read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == "SPEAKER":
+            start, length = float(fields[3]), float(fields[4])
+            turns.setdefault(fields[7], []).append((start, start + length))
+    return [np.array(sorted(t)) for t in sorted(turns.values(), key=min)]

@@ -66,7 +66,8 @@ def test_every_call_lands_once_with_its_metadata(first_run):
     assert night["call_date"] == date(2026, 11, 23) and night["call_start_utc"].day == 22
     mono = calls["other/mono.wav"]
     assert (mono["queue"], mono["meta_branch"], mono["call_time_source"]) == ("vip", "north", "sidecar")
-    assert mono["agent_channel"] is None and mono["roles_method"] == "mono"
+    assert mono["agent_channel"] is None and mono["roles_method"] == "diarized" and mono["mono"] and mono["diarized"]
+    assert mono["quality_speakers"] == 2 and mono["agent_talk_s"] > 0
     legs = calls["support/legs/call77_agent.wav"]
     assert legs["source_caller_path"] == "support/legs/call77_caller.wav" and legs["agent_channel"] == "left"
     assert (legs["call_time_source"], legs["call_start_utc"]) == ("mtime", FILE_TIME)

@@ -40,7 +40,8 @@ def test_scorecard_and_agent_override():
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("speechqa scorecard") == 2
     assert "agent: right channel (config" in run.stdout
-    assert "mono recording" in run.stdout   # per-party criteria abstain, and say why
+    assert "agent: one of two voices in one channel (diarized" in run.stdout   # the mono sample, split
+    assert "cannot be told apart in one channel" in run.stdout   # what needs overlap abstains, and says why
 
 
 def test_a_call_with_too_little_measured_is_not_scored_and_says_why():

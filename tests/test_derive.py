@@ -165,17 +165,29 @@ def test_rescore_equals_fresh_scoring_of_a_real_call(real_call):
     assert {v.id: v.verdict for v in judge(measured.assessment.derived, b.score.criteria)}["no_interrupting"] == "pass"
 
 
+def test_rescore_equals_fresh_scoring_of_a_diarized_call():
+    path = SAMPLES / "call_ru_mono.wav"
+    b = with_score(NO_ASR, timing={"dead_air_s": 0.3, "pause_min_s": 0.5})
+    measured, fresh = score_call(path, config=NO_ASR), score_call(path, config=b)
+    assert measured.measurement.diarized
+    rescored = assess(stored_and_read_back(measured), score=b.score)
+    assert_rescore_equals_fresh(rescored, fresh)
+    assert rescored.derived.metrics["agent_talk_s"] > 0 and rescored.derived.metrics["overtalk_s"] is None
+
+
 def test_rescore_equals_fresh_scoring_of_a_mono_call():
     path = SAMPLES / "call_ru_mono.wav"
-    b = with_score(NO_ASR, timing={"dead_air_s": 0.3})
-    measured, fresh = score_call(path, config=NO_ASR), score_call(path, config=b)
+    whole = dataclasses.replace(NO_ASR, measure=dataclasses.replace(
+        NO_ASR.measure, diarize=dataclasses.replace(NO_ASR.measure.diarize, enabled=False)))
+    b = with_score(whole, timing={"dead_air_s": 0.3})
+    measured, fresh = score_call(path, config=whole), score_call(path, config=b)
     rescored = assess(stored_and_read_back(measured), score=b.score)
     assert_rescore_equals_fresh(rescored, fresh)
     # The script leaves 0.4-0.5 s between its five utterances: no dead air under T = 3 s; under
     # T = 0.3 s the four gaps are (and maybe pauses inside an utterance).
     assert measured.metrics["silence_count"] == 0
     assert rescored.derived.metrics["silence_count"] >= 4
-    assert rescored.derived.metrics["agent_talk_s"] is None and "diarization" in rescored.derived.unmeasured["agent_talk_s"]
+    assert rescored.derived.metrics["agent_talk_s"] is None and "diarization is off" in rescored.derived.unmeasured["agent_talk_s"]
 
 
 # --- a hand-built Measurement: known answers ----------------------------------------------------

@@ -94,11 +94,23 @@ def test_gain_offset_moves_the_level_match():
     assert d.metrics["level_diff_db"] == pytest.approx(0.0, abs=0.5)
 
 
-def test_mono_call_measures_silence_and_abstains_per_party():
+def test_mono_call_is_split_into_its_two_voices():
+    truth = json.loads((SAMPLES / "call_ru_mono.truth.json").read_text())
     m, d = measure(SAMPLES / "call_ru_mono.wav")
-    assert m.roles.method == "mono" and m.roles.agent_channel is None
+    assert m.mono and m.diarized and m.roles.method == "diarized" and m.roles.agent_channel is None
+    assert m.quality.speakers == 2 and m.quality.diarization_confidence > 0.5
+    for party in ("agent", "caller"):
+        said = sum(u["end_s"] - u["start_s"] for u in truth["utterances"] if u["party"] == party)
+        assert d.metrics[f"{party}_talk_s"] == pytest.approx(said, rel=0.15), party
+    assert d.metrics["overtalk_s"] is None and "cannot be told apart" in d.unmeasured["overtalk_s"]
+
+
+def test_mono_call_with_diarization_off_measures_the_whole_call_only():
+    off = dataclasses.replace(CONFIG.measure.diarize, enabled=False)
+    m, d = measure(SAMPLES / "call_ru_mono.wav", diarize=off)
+    assert m.roles.method == "mono" and m.roles.agent_channel is None and m.quality.speakers is None
     assert d.metrics["speech_s"] > 10 and d.metrics["silence_count"] is not None
-    assert d.metrics["agent_talk_s"] is None and "diarization" in d.unmeasured["agent_talk_s"]
+    assert d.metrics["agent_talk_s"] is None and "diarization is off" in d.unmeasured["agent_talk_s"]
 
 
 def test_roles_of_a_real_call_follow_its_channels(fixtures_dir, tmp_path, write_wav):
@@ -116,7 +128,8 @@ def test_roles_of_a_real_call_follow_its_channels(fixtures_dir, tmp_path, write_
 def test_dual_mono_file_is_treated_as_mono(fixtures_dir):
     m, d = measure(fixtures_dir / "asr" / "jfk_dualmono.flac")
     assert m.quality.dual_mono and m.quality.channel_correlation > 0.95
-    assert m.roles.method == "mono" and d.metrics["agent_talk_s"] is None
+    assert m.roles.method == "mono" and d.metrics["agent_talk_s"] is None   # one voice, 11 s: not split
+    assert m.quality.speakers == 1 and "one voice" in d.unmeasured["agent_talk_s"]
     assert d.metrics["speech_s"] > 5
 
 

@@ -1,0 +1,109 @@
+"""Diarization of mono calls against truth: `python -m benchmarks.bench_diarize`.
+
+- Each two-party stereo recording mixed down to one channel (the mean of its channels): the
+  stereo call's own per-channel speech timelines are the reference, and its roles the roles to
+  find. DER with no collar and with a 0.25 s collar, speaker confusion, and whether the agent was
+  found; then the diarized call's metrics beside the stereo call's (talk share, level difference,
+  reply latency, the criteria decided).
+- pyannote's phone sample (a real two-party phone call, mono) against its RTTM.
+- The real-time factor of diarization (embeddings and clustering) on one core.
+
+Speech recognition is off: the words would change the roles only where the first speaker is not
+the agent, and cost minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+STEREO = [FIXTURES / "calls" / "lca49_agent-left_caller-right_8k.wav", ROOT / "samples" / "call_en_stereo.wav"]
+COMPARED = ("agent_talk_share", "level_diff_db", "agent_latency_median_s", "caller_latency_median_s",
+            "agent_f0_median_hz", "caller_f0_median_hz", "agent_pauses_per_min", "silence_max_s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.parse_args(argv)
+    from speechqa.call import score_recording
+    from speechqa.audio import read_audio
+    from speechqa.config import default_config
+    from speechqa.testing import diarization_error, read_rttm
+
+    base = default_config()
+    config = dataclasses.replace(base, measure=dataclasses.replace(
+        base.measure, asr=dataclasses.replace(base.measure.asr, enabled=False)))
+    status = 0
+    for path in STEREO:
+        if not path.is_file():
+            print(f"skipped: {path} not found")
+            continue
+        stereo = score_recording(read_audio(path), call_id="stereo", config=config)
+        with tempfile.TemporaryDirectory() as tmp:
+            mono_path = Path(tmp) / "mono.wav"
+            data, rate = sf.read(path, dtype="float32", always_2d=True)
+            sf.write(mono_path, data.mean(axis=1), rate, subtype="PCM_16")
+            stages: dict[str, float] = {}
+            mono = score_recording(read_audio(mono_path), call_id="mono", config=config,
+                                   hook=lambda name, s: stages.__setitem__(name, stages.get(name, 0.0) + s))
+        m = mono.measurement
+        reference = [stereo.measurement.speech[p] for p in ("agent", "caller")]
+        duration = m.duration_s
+        print(f"{path.name} mixed to mono, {duration:.1f} s: {m.roles.method}, speakers {m.quality.speakers}, "
+              f"confidence {_fmt(m.quality.diarization_confidence)}, diarize {stages.get('diarize', 0):.2f} s "
+              f"(RTF {stages.get('diarize', 0) / duration:.4f})")
+        if not m.diarized:
+            print("  NOT split into two speakers")
+            status = 1
+            continue
+        hypothesis = [m.speech[p] for p in ("agent", "caller")]
+        for collar in (0.0, 0.25):
+            e = diarization_error(reference, hypothesis, collar_s=collar)
+            print(f"  collar {collar:.2f} s: DER {e.der:.3f} (missed {e.missed:.3f}, false alarm {e.false_alarm:.3f}, "
+                  f"confusion {e.confusion:.3f})")
+        roles_right = diarization_error(reference, hypothesis).confusion < 0.5 and \
+            _overlap(reference[0], hypothesis[0]) > _overlap(reference[0], hypothesis[1])
+        print(f"  roles: agent found {'right' if roles_right else 'WRONG'} ({m.roles.evidence})")
+        for name in COMPARED:
+            print(f"  {name:<26} stereo {_fmt(stereo.metrics[name]):>8}  mono {_fmt(mono.metrics[name]):>8}")
+        same = [v.id for v, w in zip(stereo.verdicts, mono.verdicts) if v.verdict == w.verdict]
+        print(f"  criteria with the same verdict: {len(same)} of {len(stereo.verdicts)}; differing: "
+              f"{[(v.id, v.verdict, w.verdict) for v, w in zip(stereo.verdicts, mono.verdicts) if v.verdict != w.verdict]}")
+
+    sample = FIXTURES / "calls" / "pyannote_phone_sample.wav"
+    if sample.is_file():
+        stages = {}
+        result = score_recording(read_audio(sample), call_id="sample", config=config,
+                                 hook=lambda name, s: stages.__setitem__(name, stages.get(name, 0.0) + s))
+        m = result.measurement
+        reference = read_rttm(sample.with_suffix(".rttm"))
+        hypothesis = [m.speech[p] for p in ("agent", "caller")] if m.diarized else [m.speech["call"]]
+        print(f"{sample.name}, {m.duration_s:.1f} s: speakers {m.quality.speakers}, confidence "
+              f"{_fmt(m.quality.diarization_confidence)}, diarize {stages.get('diarize', 0):.2f} s")
+        for collar in (0.0, 0.25):
+            e = diarization_error(reference, hypothesis, collar_s=collar)
+            print(f"  collar {collar:.2f} s: DER {e.der:.3f} (missed {e.missed:.3f}, false alarm {e.false_alarm:.3f}, "
+                  f"confusion {e.confusion:.3f})")
+    return status
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    from speechqa.timeline import intersection, total_s
+
+    return total_s(intersection(a, b))
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,230 @@
+"""Diarization of a mono call: one mixed channel's speech split into two speakers.
+
+The speech the VAD found is cut into short overlapping windows, each window becomes a speaker
+embedding (speechqa.features.speaker, CAM++), and the windows are clustered into two speakers
+by spectral clustering on pruned cosine affinities (as 3D-Speaker clusters CAM++ embeddings).
+Two speakers are forced: automatic speaker counting merged two similar voices in a study here,
+and agglomerative clustering with k = 2 split off one outlier window instead of a voice. A
+recording of one voice (an IVR prompt, voicemail) is told apart afterwards: when the two
+clusters' centroids are as alike as one voice's windows are, or one cluster holds almost no
+speech, the call has one speaker and is not split.
+
+Each short frame of speech takes the speaker that most windows covering it were given; speech
+too short for a window of its own takes its nearest labelled neighbour's. Speech of both
+speakers at once cannot be told apart in one channel: it goes to one of them, so overtalk and
+interruptions of a diarized call are left unmeasured (speechqa.derive), never read as none.
+
+Pure functions over arrays: `embed` (windows -> embeddings) is passed in, so the clustering
+runs and is tested without the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from speechqa.options import DiarizeOptions
+from speechqa.timeline import bridge_gaps, intersection, total_s
+from speechqa.transcript import Utterance
+
+FRAME_S = 0.05   # the resolution at which speech is labelled with a speaker
+MAX_CLUSTERED = 1500   # windows clustered at most; the rest join the nearer centroid (bounded memory and time)
+
+Embed = Callable[[np.ndarray], np.ndarray]   # (n, 2) windows [start_s, end_s] -> (n, d) L2-normalised embeddings
+
+
+@dataclass(frozen=True, eq=False)
+class Diarization:
+    """Two speakers' speech (speaker 0 holds most of the first stretch of speech), or one speaker's.
+
+    speech: one (n, 2) interval array per speaker found, bridged at the timeline's bridge gap.
+    confidence: the share of embedded windows clearly nearer their own speaker's centroid than
+        the other's (cosine margin >= [measure.diarize] clear_margin); None for one speaker.
+    centroid_similarity: cosine similarity of the two clusters' centroids (1.0: one voice).
+    """
+
+    speech: tuple[np.ndarray, ...]
+    confidence: float | None
+    centroid_similarity: float | None
+    windows: int
+
+    @property
+    def speakers(self) -> int:
+        return len(self.speech)
+
+
+def diarize(speech: np.ndarray, *, embed: Embed, options: DiarizeOptions, bridge_gap_s: float) -> Diarization:
+    """Split one channel's speech intervals (bridged VAD output, seconds) into two speakers."""
+    speech = np.asarray(speech, dtype=np.float64).reshape(-1, 2)
+    windows = speech_windows(speech, window_s=options.window_s, hop_s=options.hop_s, min_s=options.min_window_s)
+    if len(windows) < 2 * options.min_windows_per_speaker:
+        return Diarization((speech,), None, None, len(windows))
+    vectors = np.asarray(embed(windows), dtype=np.float64)
+    labels = two_clusters(vectors, pruning=options.pruning)
+    centroids = np.stack([_unit(vectors[labels == k].mean(axis=0)) for k in (0, 1)])
+    similarity = float(centroids[0] @ centroids[1])
+    sizes = np.bincount(labels, minlength=2)
+    if similarity >= options.one_speaker_similarity or sizes.min() < options.min_windows_per_speaker:
+        return Diarization((speech,), None, similarity, len(windows))
+    own = (vectors @ centroids.T)[np.arange(len(labels)), labels]
+    other = (vectors @ centroids.T)[np.arange(len(labels)), 1 - labels]
+    confidence = float(np.mean(own - other >= options.clear_margin))
+    parts = _label_speech(speech, windows, labels, min_turn_s=options.min_turn_s)
+    if min(total_s(p) for p in parts) == 0:
+        return Diarization((speech,), None, similarity, len(windows))
+    parts = [bridge_gaps(p, max_gap_s=bridge_gap_s) for p in parts]
+    # Who opens the call: most of its first stretch of speech, not its first frame (one window
+    # of the other voice at the very start would otherwise decide).
+    parts.sort(key=lambda p: -total_s(intersection(p, speech[:1])))
+    return Diarization(tuple(parts), confidence, similarity, len(windows))
+
+
+def split_by_speaker(utterances, speech: tuple[np.ndarray, ...]) -> list[list[Utterance]]:
+    """What each speaker said: every word goes to the speaker whose speech holds its middle (the
+    nearest speech when none does), and an utterance is cut where its words change speaker."""
+    found: list[list[Utterance]] = [[] for _ in speech]
+    for u in utterances:
+        if not u.words:
+            found[_speaker_at((u.start_s + u.end_s) / 2, speech)].append(u)
+            continue
+        groups: list[tuple[int, list]] = []
+        for word in u.words:
+            who = _speaker_at((word.start_s + word.end_s) / 2, speech)
+            if groups and groups[-1][0] == who:
+                groups[-1][1].append(word)
+            else:
+                groups.append((who, [word]))
+        for who, words in groups:
+            found[who].append(Utterance(u.party, words[0].start_s, words[-1].end_s, " ".join(w.text for w in words),
+                                        u.avg_logprob, u.language, tuple(words)))
+    return found
+
+
+def _speaker_at(time_s: float, speech: tuple[np.ndarray, ...]) -> int:
+    distances = [np.min(np.maximum(s[:, 0] - time_s, 0) + np.maximum(time_s - s[:, 1], 0)) if len(s) else np.inf
+                 for s in speech]
+    return int(np.argmin(distances))
+
+
+def speech_windows(speech: np.ndarray, *, window_s: float, hop_s: float, min_s: float) -> np.ndarray:
+    """Windows of window_s every hop_s inside each speech interval; an interval shorter than a
+    window is one window of its own length when it lasts min_s or more, else none."""
+    out = []
+    for start, end in np.asarray(speech, dtype=np.float64).reshape(-1, 2):
+        length = end - start
+        if length < min_s:
+            continue
+        if length <= window_s:
+            out.append((start, end))
+            continue
+        starts = np.arange(start, end - window_s + 1e-9, hop_s)
+        out += [(s, s + window_s) for s in starts]
+        if end - (starts[-1] + window_s) > 1e-6:   # the tail, as a window ending at the interval's end
+            out.append((end - window_s, end))
+    return np.array(out, dtype=np.float64).reshape(-1, 2)
+
+
+def two_clusters(vectors: np.ndarray, *, pruning: float) -> np.ndarray:
+    """Labels 0/1 of L2-normalised vectors by spectral clustering with k = 2: cosine affinities,
+    each row keeping its `pruning` share of strongest links (at least 6), symmetrised; the two
+    smallest eigenvectors of the graph Laplacian, split by k-means. At most MAX_CLUSTERED
+    vectors are clustered, evenly spaced; the others join the nearer cluster centroid."""
+    n = len(vectors)
+    chosen = np.linspace(0, n - 1, min(n, MAX_CLUSTERED)).round().astype(int)
+    subset = vectors[chosen]
+    affinity = subset @ subset.T
+    keep = max(6, int(round(pruning * len(subset))))
+    if keep < len(subset):
+        weakest = np.argsort(affinity, axis=1)[:, : len(subset) - keep]
+        np.put_along_axis(affinity, weakest, 0.0, axis=1)
+    affinity = np.clip(0.5 * (affinity + affinity.T), 0.0, None)
+    np.fill_diagonal(affinity, 0.0)
+    laplacian = np.diag(affinity.sum(axis=1)) - affinity
+    _, vecs = np.linalg.eigh(laplacian)
+    sub_labels = _kmeans_two(vecs[:, :2])
+    centroids = np.stack([_unit(subset[sub_labels == k].mean(axis=0)) if np.any(sub_labels == k)
+                          else np.zeros(subset.shape[1]) for k in (0, 1)])
+    labels = np.argmax(vectors @ centroids.T, axis=1)
+    labels[chosen] = sub_labels
+    return labels
+
+
+def _kmeans_two(points: np.ndarray, *, rounds: int = 50) -> np.ndarray:
+    """k-means with k = 2, seeded with the point farthest from the mean and the point farthest
+    from that one: deterministic, no random state."""
+    first = np.argmax(np.linalg.norm(points - points.mean(axis=0), axis=1))
+    second = np.argmax(np.linalg.norm(points - points[first], axis=1))
+    centres = points[[first, second]].astype(np.float64)
+    labels = None
+    for _ in range(rounds):
+        nearest = np.argmin(np.linalg.norm(points[:, None, :] - centres[None], axis=2), axis=1)
+        if labels is not None and np.array_equal(nearest, labels):
+            break
+        labels = nearest
+        for k in (0, 1):
+            if np.any(labels == k):
+                centres[k] = points[labels == k].mean(axis=0)
+    return labels
+
+
+def _label_speech(speech: np.ndarray, windows: np.ndarray, labels: np.ndarray, *, min_turn_s: float) -> list[np.ndarray]:
+    """Each speaker's speech: FRAME_S frames of speech voted on by the windows covering them,
+    each vote weighted by nearness to its window's middle;
+    frames no window covers take their nearest voted frame's speaker; inside one stretch of
+    speech, a speaker's run shorter than min_turn_s joins its longer neighbour (a run that is a
+    whole stretch of speech, a short reply after a pause, stays)."""
+    frames = np.concatenate([np.arange(s, e, FRAME_S) for s, e in speech]) if len(speech) else np.zeros(0)
+    centres = frames + FRAME_S / 2
+    votes = np.zeros((len(frames), 2))
+    order = np.argsort(windows[:, 0])
+    windows, labels = windows[order], labels[order]
+    for (start, end), label in zip(windows, labels):
+        a, b = np.searchsorted(centres, start), np.searchsorted(centres, end)
+        # A window speaks loudest at its middle: where two windows of different speakers overlap,
+        # the frame goes to the one whose middle is nearer.
+        half = (end - start) / 2
+        votes[a:b, label] += 1.0 - np.abs(centres[a:b] - (start + half)) / (half + FRAME_S)
+    voted = votes.sum(axis=1) > 0
+    speaker = np.argmax(votes, axis=1)
+    if not np.all(voted):
+        known = np.flatnonzero(voted)
+        at = np.searchsorted(centres[known], centres)
+        left, right = known[np.clip(at - 1, 0, len(known) - 1)], known[np.clip(at, 0, len(known) - 1)]
+        nearest = np.where(np.abs(centres[left] - centres) <= np.abs(centres[right] - centres), left, right)
+        speaker[~voted] = speaker[nearest[~voted]]
+    interval = np.searchsorted(speech[:, 0], frames, side="right") - 1
+    for k in range(len(speech)):
+        inside = np.flatnonzero(interval == k)
+        speaker[inside] = _smoothed(speaker[inside], min_frames=int(round(min_turn_s / FRAME_S)))
+    ends = np.minimum(frames + FRAME_S, speech[interval, 1])
+    return [_runs(frames[speaker == k], ends[speaker == k]) for k in (0, 1)]
+
+
+def _smoothed(labels: np.ndarray, *, min_frames: int) -> np.ndarray:
+    """Runs shorter than min_frames joined to their longer neighbour, shortest first, until every
+    run is long enough or the stretch is one run."""
+    labels = labels.copy()
+    while True:
+        edges = np.flatnonzero(np.diff(labels)) + 1
+        starts, ends = np.concatenate([[0], edges]), np.concatenate([edges, [len(labels)]])
+        lengths = ends - starts
+        if len(starts) < 2 or lengths.min() >= min_frames:
+            return labels
+        k = int(np.argmin(lengths))
+        neighbours = [j for j in (k - 1, k + 1) if 0 <= j < len(starts)]
+        into = max(neighbours, key=lambda j: lengths[j])
+        labels[starts[k]:ends[k]] = labels[starts[into]]
+
+
+def _runs(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Touching frames joined into intervals."""
+    if len(starts) == 0:
+        return np.zeros((0, 2))
+    return bridge_gaps(np.column_stack([starts, ends]), max_gap_s=1e-6)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = np.linalg.norm(vector)
+    return vector / norm if norm > 0 else vector

@@ -1,0 +1,172 @@
+"""Diarization of a mono call: the clustering on embeddings with known speakers (no model), and
+on real voices mixed down to one channel (the stereo call's own channels are the truth)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from speechqa.diarize import diarize, speech_windows, two_clusters
+from speechqa.options import DiarizeOptions
+from speechqa.timeline import intersection, total_s
+
+OPTIONS = DiarizeOptions()
+
+
+def voices(turns: list[tuple[float, float, int]], *, spread: float = 0.3, seed: int = 3):
+    """An `embed` for a call whose speaker k talks in [start, end): each window's embedding is
+    its speaker's voice (by the window's middle) plus noise of `spread`."""
+    rng = np.random.default_rng(seed)
+    voice = rng.normal(size=(2, 192))
+
+    def embed(windows: np.ndarray) -> np.ndarray:
+        middles = windows.mean(axis=1)
+        who = [next(k for s, e, k in turns if s <= m < e) for m in middles]
+        vectors = voice[who] + spread * rng.normal(size=(len(windows), 192)) * np.linalg.norm(voice[0]) / np.sqrt(192)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    return embed
+
+
+def test_windows_cover_speech_and_skip_crumbs():
+    windows = speech_windows(np.array([[0.0, 4.0], [5.0, 5.3], [6.0, 7.0]]), window_s=1.5, hop_s=0.75, min_s=0.5)
+    np.testing.assert_allclose(windows, [[0, 1.5], [0.75, 2.25], [1.5, 3.0], [2.25, 3.75], [2.5, 4.0], [6.0, 7.0]])
+
+
+def test_two_voices_are_split_at_their_turns():
+    turns = [(0, 10, 0), (10, 18, 1), (18, 30, 0), (30, 45, 1)]
+    speech = np.array([[0.2, 9.8], [10.1, 17.7], [18.3, 29.6], [30.2, 44.5]])
+    found = diarize(speech, embed=voices(turns), options=OPTIONS, bridge_gap_s=0.25)
+    assert found.speakers == 2 and found.confidence > 0.9
+    first, second = found.speech                 # the first to speak is speaker 0
+    truth = [np.array([[s, e] for s, e, k in turns if k == who], dtype=float) for who in (0, 1)]
+    for got, want in zip((first, second), truth):
+        assert total_s(intersection(got, want)) / total_s(got) > 0.97
+
+
+def test_one_voice_is_one_speaker():
+    speech = np.array([[0.0, 20.0], [21.0, 40.0]])
+    found = diarize(speech, embed=voices([(0, 100, 0)]), options=OPTIONS, bridge_gap_s=0.25)
+    assert found.speakers == 1 and found.confidence is None
+    np.testing.assert_allclose(found.speech[0], speech)
+
+
+def test_too_little_speech_is_not_split():
+    found = diarize(np.array([[0.0, 1.2]]), embed=voices([(0, 100, 0), (100, 200, 1)]), options=OPTIONS, bridge_gap_s=0.25)
+    assert found.speakers == 1 and found.windows == 1
+
+
+def test_clustering_is_deterministic_and_bounded():
+    rng = np.random.default_rng(0)
+    vectors = np.concatenate([rng.normal(1.0, 0.5, (2000, 16)), rng.normal(-1.0, 0.5, (1500, 16))])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = two_clusters(vectors, pruning=0.05)
+    assert np.array_equal(labels, two_clusters(vectors, pruning=0.05))
+    assert len(set(labels[:2000])) == 1 and len(set(labels[2000:])) == 1 and labels[0] != labels[-1]
+
+
+def test_options_are_checked():
+    with pytest.raises(ValueError, match="hop_s"):
+        DiarizeOptions(hop_s=2.0)
+
+
+# --- real voices: a stereo call mixed down to one channel ----------------------------------------
+
+def _no_asr():
+    import dataclasses
+
+    from speechqa.config import default_config
+
+    config = default_config()
+    return dataclasses.replace(config, measure=dataclasses.replace(config.measure, asr=dataclasses.replace(
+        config.measure.asr, enabled=False)))
+
+
+def _mixed_down(path, tmp_path, write_wav):
+    import soundfile as sf
+
+    from speechqa.audio import read_audio
+
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    return read_audio(write_wav(tmp_path / "mono.wav", data.mean(axis=1), rate))
+
+
+@pytest.fixture(scope="module")
+def lca49_both_ways(fixtures_dir, tmp_path_factory):
+    import soundfile as sf
+
+    from speechqa.audio import read_audio
+    from speechqa.call import score_recording
+
+    path = fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    mono_path = tmp_path_factory.mktemp("mono") / "lca49_mono.wav"
+    sf.write(mono_path, data.mean(axis=1), rate, subtype="PCM_16")
+    config = _no_asr()
+    stereo = score_recording(read_audio(path), call_id="stereo", config=config)
+    mono = score_recording(read_audio(mono_path), call_id="mono", config=config)
+    return stereo, mono
+
+
+@pytest.mark.slow
+def test_a_real_call_mixed_to_mono_is_diarized_like_its_channels(lca49_both_ways):
+    from speechqa.testing import diarization_error
+
+    stereo, mono = lca49_both_ways
+    m = mono.measurement
+    assert m.diarized and m.mono and m.roles.method == "diarized" and m.quality.speakers == 2
+    assert 0.5 < m.quality.diarization_confidence <= 1.0
+    reference = [stereo.measurement.speech[p] for p in ("agent", "caller")]
+    error = diarization_error(reference, [m.speech[p] for p in ("agent", "caller")], collar_s=0.25)
+    assert error.confusion < 0.05 and error.der < 0.15, error      # the agent is the agent, too
+    s, d = stereo.metrics, mono.metrics
+    assert d["agent_talk_share"] == pytest.approx(s["agent_talk_share"], abs=0.05)
+    assert np.sign(d["level_diff_db"]) == np.sign(s["level_diff_db"])
+    assert d["level_diff_db"] == pytest.approx(s["level_diff_db"], abs=3.0)
+    # The agent's replies (what reply_latency judges) come within 0.3 s of the stereo figure. The
+    # caller's do not: half of them start while the agent still speaks (median -0.13 s in stereo),
+    # and one channel cannot hold overlap, so each reads 0 or later (README, "Mono calls").
+    assert d["agent_latency_median_s"] == pytest.approx(s["agent_latency_median_s"], abs=0.3)
+    assert s["caller_latency_median_s"] < 0 <= d["caller_latency_median_s"]
+    # What needs overlap cannot be measured in one channel: unmeasured, with the reason, never 0.
+    assert d["overtalk_s"] is None and "cannot be told apart" in mono.assessment.derived.unmeasured["overtalk_s"]
+    assert d["agent_interruptions"] is None
+    decided = {v.id: v.verdict for v in mono.verdicts if v.verdict != "abstain"}
+    assert decided and all(decided[i] == v.verdict for v in stereo.verdicts for i in [v.id] if i in decided), (
+        decided, {v.id: v.verdict for v in stereo.verdicts})
+
+
+def test_one_voice_is_not_split(fixtures_dir, tmp_path, write_wav):
+    """Forty IVR prompts of one voice, end to end: one speaker, whole-call figures only."""
+    import soundfile as sf
+    import soxr
+
+    from speechqa.call import score_recording
+    from speechqa.audio import read_audio
+
+    prompts = sorted((fixtures_dir / "asr" / "asterisk_ru").glob("*.wav"))
+    if not prompts:
+        pytest.skip("asr/asterisk_ru is absent")
+    parts = []
+    for path in prompts:
+        x, rate = sf.read(path, dtype="float32", always_2d=True)
+        parts += [soxr.resample(x.mean(axis=1), rate, 8000), np.zeros(5600, np.float32)]
+    result = score_recording(read_audio(write_wav(tmp_path / "ivr.wav", np.concatenate(parts), 8000)),
+                             call_id="ivr", config=_no_asr())
+    m = result.measurement
+    assert m.quality.speakers == 1 and not m.diarized and m.roles.method == "mono" and "one speaker" in m.roles.evidence
+    assert result.metrics["agent_talk_s"] is None and result.metrics["speech_s"] > 60
+
+
+def test_a_single_prompt_and_a_single_word_are_one_speaker(fixtures_dir, tmp_path, write_wav):
+    from speechqa.call import score_recording
+
+    prompt = fixtures_dir / "asr" / "asterisk_ru" / "all-circuits-busy-now.wav"
+    if not prompt.is_file():
+        pytest.skip(f"{prompt} is absent")
+    from speechqa.audio import read_audio
+
+    m = score_recording(read_audio(prompt), call_id="p", config=_no_asr()).measurement
+    assert m.quality.speakers == 1 and not m.diarized
