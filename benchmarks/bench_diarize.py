@@ -6,6 +6,8 @@
   found; then the diarized call's metrics beside the stereo call's (talk share, level difference,
   reply latency, the criteria decided).
 - pyannote's phone sample (a real two-party phone call, mono) against its RTTM.
+- One voice for a long time (the 50 FDA sentences of one speaker through a phone line, repeated
+  to --one-voice-minutes, 30 by default): one speaker, not two, and what it costs.
 - The real-time factor of diarization (embeddings and clustering) on one core.
 
 Speech recognition is off: the words would change the roles only where the first speaker is not
@@ -32,7 +34,8 @@ COMPARED = ("agent_talk_share", "level_diff_db", "agent_latency_median_s", "call
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.parse_args(argv)
+    parser.add_argument("--one-voice-minutes", type=float, default=30.0, help="length of the one-voice call (0: skip)")
+    args = parser.parse_args(argv)
     from speechqa.call import score_recording
     from speechqa.audio import read_audio
     from speechqa.config import default_config
@@ -92,7 +95,41 @@ def main(argv: list[str] | None = None) -> int:
             e = diarization_error(reference, hypothesis, collar_s=collar)
             print(f"  collar {collar:.2f} s: DER {e.der:.3f} (missed {e.missed:.3f}, false alarm {e.false_alarm:.3f}, "
                   f"confusion {e.confusion:.3f})")
+    if args.one_voice_minutes > 0:
+        status |= _one_voice(args.one_voice_minutes, config)
     return status
+
+
+def _one_voice(minutes: float, config) -> int:
+    import soxr
+
+    from speechqa.audio import read_audio
+    from speechqa.call import score_recording
+    from speechqa.testing import phone_channel
+
+    sentences = sorted((FIXTURES / "pitch" / "fda_rl").glob("rl0*.wav"))
+    if not sentences:
+        print("skipped: the FDA sentences are absent")
+        return 0
+    parts = []
+    for path in sentences:
+        x, rate = sf.read(path, dtype="float32")
+        parts += [soxr.resample(x, rate, 16000), np.zeros(11200, np.float32)]
+    once = phone_channel(np.concatenate(parts), 16000)
+    signal = np.tile(once, int(np.ceil(minutes * 60 * 8000 / len(once))))[: int(minutes * 60 * 8000)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "one_voice.wav"
+        sf.write(path, signal, 8000, subtype="PCM_16")
+        stages: dict[str, float] = {}
+        start = time.perf_counter()
+        result = score_recording(read_audio(path), call_id="one", config=config,
+                                 hook=lambda name, s: stages.__setitem__(name, stages.get(name, 0.0) + s))
+        seconds = time.perf_counter() - start
+    m = result.measurement
+    ok = m.quality.speakers == 1 and not m.diarized
+    print(f"one voice, {minutes:g} min: speakers {m.quality.speakers} ({'right' if ok else 'WRONG'}), "
+          f"diarize {stages.get('diarize', 0):.1f} s (RTF {stages.get('diarize', 0) / m.duration_s:.4f}), whole call {seconds:.1f} s")
+    return 0 if ok else 1
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
