@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("paths", nargs="+", metavar="PATH", help="an audio file (WAV, FLAC, MP3, OGG, ...)")
     score.add_argument("--config", metavar="FILE", help="a TOML configuration (default: the shipped one)")
     score.add_argument("--json", action="store_true", help="print one JSON object per call instead of a scorecard")
+    score.add_argument("--html", metavar="OUT.html", help="also write the call as one self-contained HTML page (timeline, levels, F0, transcript, scorecard); one PATH only")
+    score.add_argument("--png", metavar="OUT.png", help="also write the timeline and scorecard as a PNG (needs speechqa[plot]); one PATH only")
+    score.add_argument("--embed-audio", action="store_true", help="put the recording itself into the --html page, with a player (off by default: recordings are personal data)")
     _add_measure_overrides(score)
     score.add_argument("--traceback", action="store_true", help="on an internal error, show the Python traceback (for bug reports)")
 
@@ -138,10 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         from speechqa import cli_warehouse
 
         return getattr(cli_warehouse, args.command)(args, cfg)
-    return _score(args.paths, cfg, as_json=args.json, traceback=args.traceback)
+    if (args.html or args.png or args.embed_audio) and (len(args.paths) > 1 or (args.embed_audio and not args.html)):
+        print("Error: --html and --png take one PATH; --embed-audio needs --html", file=sys.stderr)
+        return EXIT_USAGE
+    visuals = {"html": args.html, "png": args.png, "embed_audio": args.embed_audio}
+    return _score(args.paths, cfg, as_json=args.json, traceback=args.traceback, visuals=visuals)
 
 
-def _score(paths: list[str], cfg, *, as_json: bool, traceback: bool) -> int:
+def _score(paths: list[str], cfg, *, as_json: bool, traceback: bool, visuals: dict | None = None) -> int:
     from speechqa.call import score_call
     from speechqa.report import scorecard, to_json
 
@@ -163,7 +170,21 @@ def _score(paths: list[str], cfg, *, as_json: bool, traceback: bool) -> int:
         else:
             print(scorecard(result))
             print()
+        if visuals and (visuals["html"] or visuals["png"]):
+            failed += not _write_visuals(result, cfg, visuals)
     return EXIT_ERROR if failed else 0
+
+
+def _write_visuals(result, cfg, visuals: dict) -> bool:
+    """--html / --png for one scored call; False (and one line on stderr) when they fail."""
+    from speechqa.html_report import write_call_files
+
+    try:
+        write_call_files(result, score=cfg.score, max_duration_s=cfg.measure.max_duration_s, **visuals)
+    except (OSError, SpeechQAError) as exc:
+        print(f"Error: {result.path}: cannot write {visuals['html'] or visuals['png']}: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _describe(exc: Exception, path: str) -> tuple[str, str]:

@@ -108,17 +108,28 @@ def scorecard(result: CallResult) -> str:
 
 def _transcript_lines(result: CallResult) -> list[str]:
     """Each utterance with its party, and a mark where a failed criterion points at it."""
-    flagged: list[tuple[float, float, str | None, str]] = []   # start, end, party it is about, id
-    for v in result.verdicts:
-        if v.verdict == "fail":
-            party = next((p for p in PARTIES if v.metric.startswith(p + "_")), None)
-            flagged += [(start, end, party, v.id) for start, end in v.evidence]
     lines = []
-    for u in result.measurement.utterances:
-        marks = sorted({i for s, e, party, i in flagged if s < u.end_s and e > u.start_s and party in (None, u.party)})
+    for u, marks in zip(result.measurement.utterances, failed_marks(result)):
         flag = f"   <- {', '.join(marks)}" if marks else ""
         lines.append(f"  {_clock(u.start_s):>7}  {u.party:<6} {u.text}{flag}")
     return lines
+
+
+def failed_marks(result: CallResult) -> list[list[str]]:
+    """For each utterance, the ids of the failed criteria whose evidence falls on it (a
+    criterion about one party marks only that party's utterances)."""
+    flagged: list[tuple[float, float, str | None, str]] = []   # start, end, party it is about, id
+    for v in result.verdicts:
+        if v.verdict == "fail":
+            party = criterion_party(v)
+            flagged += [(start, end, party, v.id) for start, end in v.evidence]
+    return [sorted({i for s, e, party, i in flagged if s < u.end_s and e > u.start_s and party in (None, u.party)})
+            for u in result.measurement.utterances]
+
+
+def criterion_party(v: Verdict) -> str | None:
+    """The party a criterion is about (its metric's prefix), None for the whole call."""
+    return next((p for p in PARTIES if v.metric.startswith(p + "_")), None)
 
 
 def _ids(ids: tuple[str, ...], most: int = 5) -> str:
