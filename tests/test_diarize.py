@@ -170,3 +170,26 @@ def test_a_single_prompt_and_a_single_word_are_one_speaker(fixtures_dir, tmp_pat
 
     m = score_recording(read_audio(prompt), call_id="p", config=_no_asr()).measurement
     assert m.quality.speakers == 1 and not m.diarized
+
+
+def test_mono_bad_input_gives_a_clear_result(fixtures_dir, tmp_path, write_wav):
+    """Silence is no_speech; one spoken word is one speaker, whole-call figures, no crash."""
+    import soundfile as sf
+
+    from speechqa.audio import read_audio
+    from speechqa.call import score_recording
+    from speechqa.errors import SpeechQAError
+
+    rng = np.random.default_rng(1)
+    hiss = (0.001 * rng.standard_normal(8000 * 20)).astype(np.float32)
+    with pytest.raises(SpeechQAError) as info:
+        score_recording(read_audio(write_wav(tmp_path / "hiss.wav", hiss, 8000)), call_id="s", config=_no_asr())
+    assert info.value.error_type == "no_speech"
+    count = fixtures_dir / "pauses" / "count.wav"
+    if not count.is_file():
+        pytest.skip(f"{count} is absent")
+    audio, rate = sf.read(count, dtype="float32")
+    one_word = audio[: int(1.2 * rate)]   # "one"
+    result = score_recording(read_audio(write_wav(tmp_path / "one.wav", one_word, rate)), call_id="w", config=_no_asr())
+    assert result.measurement.quality.speakers == 1 and not result.measurement.diarized
+    assert result.score.total is None   # too little could be measured to score it
