@@ -77,6 +77,12 @@ def encode(audios: list[np.ndarray], *, model) -> np.ndarray:
     return np.concatenate(encoded)
 
 
+def is_multilingual(model) -> bool:
+    """Whether the model reads languages other than English (an `*.en` model does not, and
+    cannot detect a language)."""
+    return bool(model.model.is_multilingual)
+
+
 def detect_language(encoded: np.ndarray, *, model, languages: tuple[str, ...] = LANGUAGES) -> tuple[str, float]:
     """Whichever of `languages` the encoded windows find likelier on average, and its probability."""
     from faster_whisper.transcribe import get_ctranslate2_storage
