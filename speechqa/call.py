@@ -60,13 +60,14 @@ def score_call(path: str | Path, *, config: Config, transcriber=None, hook: Stag
 
 
 def score_recording(recording: Recording, *, call_id: str, config: Config, transcriber=None,
-                    hook: StageHook = no_hook) -> CallResult:
-    """Measure and judge a call already read (one file, or two legs joined by speechqa.sources)."""
+                    hook: StageHook = no_hook, direction: str | None = None) -> CallResult:
+    """Measure and judge a call already read (one file, or two legs joined by speechqa.sources);
+    `direction` from its metadata decides the roles where the words do not (speechqa.roles)."""
     if transcriber is None and config.measure.asr.enabled:
         from speechqa.asr import Transcriber
 
         transcriber = Transcriber(config.measure.asr)
-    measurement = measure_call(recording, measure=config.measure, transcriber=transcriber, hook=hook)
+    measurement = measure_call(recording, measure=config.measure, transcriber=transcriber, hook=hook, direction=direction)
     with timed(hook, "score"):
         assessment = assess(measurement, score=config.score)
     return CallResult(

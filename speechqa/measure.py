@@ -27,7 +27,7 @@ from speechqa.diarize import Diarization, diarize, split_by_speaker
 from speechqa.names import AUTO, CALL, CHANNELS, PARTIES
 from speechqa.pii import mask_utterances
 from speechqa.quality import Quality, channel_correlation, clipping_share, high_band_share, leak_intervals
-from speechqa.roles import Roles, assign_roles, first_speaker
+from speechqa.roles import Roles, assign_roles, first_speaker, is_outbound
 from speechqa.stages import StageHook, no_hook, timed
 from speechqa.timeline import Event, Turn, bridge_gaps, find_turns, subtract, total_s
 from speechqa.transcript import Utterance
@@ -168,10 +168,13 @@ def measure_call(
     measure: MeasureConfig,
     transcriber=None,
     hook: StageHook = no_hook,
+    direction: str | None = None,
 ) -> Measurement:
     """What the audio of one call says. Raises SpeechQAError(no_speech) when nobody speaks.
     `transcriber` (a speechqa.asr.Transcriber, or None for no words) transcribes each channel;
-    `hook(stage, seconds)` hears how long each stage took (benchmarks, run manifests)."""
+    `hook(stage, seconds)` hears how long each stage took (benchmarks, run manifests);
+    `direction`: the call's direction from its metadata ("outbound": the agent dialled), which
+    decides the roles when the words do not."""
     require_signal(recording)
     samples, sr = recording.samples, recording.sample_rate_hz
     with timed(hook, "quality"):
@@ -200,19 +203,21 @@ def measure_call(
         diarization = _diarize(samples[0], sr, tracks[0], measure=measure, hook=hook)
         if diarization is not None and diarization.speakers == 2:
             return _measure_diarized(recording, samples, tracks, flags, transcript, transcriber, diarization,
-                                     measure=measure, hook=hook)
+                                     measure=measure, hook=hook, direction=direction)
         return _measure_mono(recording, samples[0], tracks[0], flags, transcript, measure=measure,
                              speakers=None if diarization is None else diarization.speakers)
-    return _measure_two_party(recording, samples, tracks, flags, transcript, transcriber, measure=measure, hook=hook)
+    return _measure_two_party(recording, samples, tracks, flags, transcript, transcriber, measure=measure, hook=hook,
+                              direction=direction)
 
 
-def _measure_two_party(recording, samples, tracks, flags, transcript, transcriber, *, measure, hook) -> Measurement:
+def _measure_two_party(recording, samples, tracks, flags, transcript, transcriber, *, measure, hook, direction) -> Measurement:
     roles = assign_roles(
         [t.speech for t in tracks],
         agent=measure.agent,
         utterances_by_channel=None if transcript is None else [list(c) for c in transcript.channels],
         # The shipped lexicon only: roles are measured, and [score.lexicon] additions must not change them.
         lexicon=None if transcript is None else load_lexicon(transcript.language),
+        direction=direction,
     )
     agent = CHANNELS.index(roles.agent_channel)
     channel_of = dict(zip(PARTIES, (agent, 1 - agent)))
@@ -222,7 +227,8 @@ def _measure_two_party(recording, samples, tracks, flags, transcript, transcribe
                             said=said, transcript=transcript, transcriber=transcriber, measure=measure, hook=hook)
 
 
-def _measure_diarized(recording, samples, tracks, flags, transcript, transcriber, diarization, *, measure, hook) -> Measurement:
+def _measure_diarized(recording, samples, tracks, flags, transcript, transcriber, diarization, *, measure, hook,
+                      direction) -> Measurement:
     """A mono call split into two speakers: the agent found among them as among two channels
     (the words first, then who speaks first), every per-party figure from its speaker's regions
     of the one channel, each word given to the speaker whose speech holds its middle."""
@@ -236,6 +242,8 @@ def _measure_diarized(recording, samples, tracks, flags, transcript, transcriber
     if found.method == "transcript":
         agent = CHANNELS.index(found.agent_channel)
         how = f"the words: {found.evidence} (left = speaker 1, right = speaker 2)"
+    elif is_outbound(direction):
+        agent, how = 1, f"the direction: an outbound call ({direction!r}), where the called party answers first"
     else:   # who opens the call, as diarize ordered the speakers
         agent, how = 0, "opening the call (most of its first stretch of speech)"
     speaker_of = dict(zip(PARTIES, (agent, 1 - agent)))

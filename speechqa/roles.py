@@ -3,7 +3,9 @@
 `auto` looks first at the words: the agent offers help, greets and names the company or
 themselves in the opening seconds ("Здравствуйте, компания …, меня зовут …", "Thank you for calling …, my name
 is …"). When the words do not decide (no transcript, or both or neither channel sound like an
-agent), the party who speaks first is the agent. The method and its evidence are recorded.
+agent), the call's direction decides where its metadata gives one: on an outbound call the agent
+dialled and the called party answers first, so the second speaker is the agent. Else the party
+who speaks first is the agent. The method and its evidence are recorded.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ OPENING_S = 15.0   # where an agent's opening is looked for, from the channel's 
 # Offering help is what an agent's opening has and a caller's has not; callers greet, and often
 # give their names too ("Hi, my name is Suzanne, I was just at your shop").
 CUE_WEIGHTS = {"offer_help": 4, "company": 2, "self_introduction": 2, "greeting": 1}
+# Values of a call's `direction` metadata (file name or sidecar) that mean the agent dialled.
+OUTBOUND = frozenset({"out", "outbound", "outgoing", "исходящий", "исходящая", "исх"})
 
 
 @dataclass(frozen=True)
 class Roles:
     agent_channel: str | None   # "left" or "right" (speechqa.names.CHANNELS); None when no channel is the agent's (mono)
-    method: str                 # "config", "transcript", "first_speaker" or "mono"
+    method: str                 # "config", "transcript", "direction", "first_speaker", "mono" or "diarized"
     evidence: str
 
     def __post_init__(self):
@@ -47,9 +51,11 @@ def assign_roles(
     agent: str,
     utterances_by_channel: list[list[Utterance]] | None = None,
     lexicon=None,
+    direction: str | None = None,
 ) -> Roles:
     """Roles of a two-channel call. `agent` is "left", "right" or "auto"; with "auto", the
-    channels' utterances and a speechqa.lexicon.Lexicon let the words decide first."""
+    channels' utterances and a speechqa.lexicon.Lexicon let the words decide first, then the
+    call's `direction` (its metadata, e.g. "outbound"), then who speaks first."""
     if agent in CHANNELS:
         return Roles(agent, "config", f"agent = {agent!r} in the configuration")
     if utterances_by_channel is not None and lexicon is not None:
@@ -65,7 +71,16 @@ def assign_roles(
         f"{name} {'never speaks' if np.isinf(t) else f'first speaks at {t:.2f} s'}"
         for name, t in zip(CHANNELS, onsets)
     )
-    return Roles(CHANNELS[first_speaker(speech_by_channel)], "first_speaker", described)
+    first = first_speaker(speech_by_channel)
+    if is_outbound(direction):
+        return Roles(CHANNELS[1 - first], "direction",
+                     f"outbound call (direction {direction!r}): the called party answers first; {described}")
+    return Roles(CHANNELS[first], "first_speaker", described)
+
+
+def is_outbound(direction: str | None) -> bool:
+    """Whether a call's direction metadata says the agent dialled."""
+    return direction is not None and direction.strip().lower() in OUTBOUND
 
 
 def _opening_cues(utterances: list[Utterance], lexicon) -> list[tuple[str, str]]:

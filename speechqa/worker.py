@@ -8,6 +8,8 @@ Everything here must pickle: it travels to local processes and to Dask workers a
 from __future__ import annotations
 
 import os
+import sys
+import time
 from dataclasses import dataclass, field
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -39,11 +41,47 @@ class Outcome:
         return self.records is not None
 
 
-def init_worker(threads: int) -> None:
+def init_worker(threads: int, parent_pid: int | None = None) -> None:
     """Run first in each worker process: caps the threads of the numeric libraries, which read
-    these variables once, when they load."""
+    these variables once, when they load; and, given the pid of the process that started it,
+    makes the worker exit when that process dies, even by SIGKILL (else each worker, ~170 MB,
+    and the pool's resource tracker, which waits on them, would outlive a killed batch)."""
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)
+
+
+PARENT_POLL_S = 0.5
+EXIT_PARENT_GONE = 70   # EX_SOFTWARE: nobody is left to read the exit status anyway
+PR_SET_PDEATHSIG = 1    # <linux/prctl.h>
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """End this process when `parent_pid`, its parent, is gone. On Linux the kernel sends
+    SIGKILL at once (PR_SET_PDEATHSIG: safe here, since the thread that started the worker is
+    the batch's main loop, which outlives its pool); everywhere a daemon thread polls the parent
+    pid too, which also catches a parent that died before this ran."""
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):   # no libc symbol: the thread below does it
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(EXIT_PARENT_GONE)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="speechqa-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(EXIT_PARENT_GONE)
 
 
 def process_call(job: Job) -> Outcome:
@@ -68,7 +106,8 @@ def process_call(job: Job) -> Outcome:
     try:
         with timed(hook, "read"):
             recording = read_call(job.source, max_duration_s=config.measure.max_duration_s)
-        result = score_recording(recording, call_id=job.call_id, config=config, hook=hook)
+        result = score_recording(recording, call_id=job.call_id, config=config, hook=hook,
+                                 direction=job.source.metadata.get("direction"))
         records = call_records(
             result, source=job.source, override=job.override, run_id=job.run_id, model_id=job.model_id,
         )

@@ -169,3 +169,13 @@ def test_stage_hook_hears_every_stage():
     score_recording(read_audio(SAMPLES / "call_en_stereo.wav"), call_id="x", config=NO_ASR,
                     hook=lambda name, seconds: stages.__setitem__(name, stages.get(name, 0) + seconds))
     assert set(stages) == {"quality", "vad", "crosstalk", "loudness", "pitch", "timeline", "score"} and set(stages) <= set(STAGES)
+
+
+def test_an_outbound_call_makes_the_second_speaker_the_agent():
+    """Without words to go by, the direction in a call's metadata decides: on an outbound call the
+    agent dialled, and the called party answers first."""
+    rec = read_audio(SAMPLES / "call_en_stereo.wav")
+    m = measure_call(rec, measure=CONFIG.measure, direction="Outbound")
+    assert (m.roles.agent_channel, m.roles.method) == ("right", "direction") and "answers first" in m.roles.evidence
+    m = measure_call(rec, measure=CONFIG.measure, direction="inbound")
+    assert (m.roles.agent_channel, m.roles.method) == ("left", "first_speaker")
