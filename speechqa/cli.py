@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--customer", metavar="ID", help="calls of this customer id (hashed first when [batch.sources] customer_id = \"hash\")")
     purge.add_argument("--config", metavar="FILE", help="the configuration the batch ran with (for the customer id salt)")
 
+    report = commands.add_parser(
+        "report",
+        help="write a warehouse's night report as one HTML page: per day, criterion and agent, histograms, worst calls",
+        description="Aggregate the warehouse's calls/ and errors/ tables (no audio) over a period into one "
+        "self-contained HTML page. Exit code 0 when written, 1 when the page cannot be written, 2 for bad "
+        "arguments or a folder that is not a warehouse.",
+    )
+    report.add_argument("warehouse", metavar="WAREHOUSE_DIR", help="a warehouse written by `speechqa batch`")
+    report.add_argument("--html", required=True, metavar="OUT.html", help="the page to write; worst calls' pages <call_id>.html beside it are linked")
+    report.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="the period's first day (call_date; default: 6 days before --until)")
+    report.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="the period's last day (default: the latest call's day)")
+    report.add_argument("--config", metavar="FILE", help="the configuration whose criteria labels and thresholds the page shows")
+
     config = commands.add_parser(
         "config",
         help="print the configuration in use (the shipped default, or --config FILE) with its hashes",
@@ -137,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in MEASURING_COMMANDS:
         cfg = _with_overrides(cfg, args)
+    if args.command == "report":
+        return _report(args, cfg)
     if args.command in ("batch", "rescore", "purge"):
         from speechqa import cli_warehouse
 
@@ -185,6 +200,27 @@ def _write_visuals(result, cfg, visuals: dict) -> bool:
         print(f"Error: {result.path}: cannot write {visuals['html'] or visuals['png']}: {exc}", file=sys.stderr)
         return False
     return True
+
+
+def _report(args, cfg) -> int:
+    from pathlib import Path
+
+    from speechqa.night_page import night_html
+    from speechqa.night_report import night_data
+
+    out = Path(args.html)
+    try:
+        data = night_data(args.warehouse, config=cfg, since=args.since, until=args.until, scorecards_dir=out.parent)
+        out.write_text(night_html(data), encoding="utf-8")
+    except SpeechQAError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"Error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    period = data["period"]
+    print(f"{out}: {data['calls']} calls from {period['since']} to {period['until']}, {data['scored']} scored")
+    return 0
 
 
 def _describe(exc: Exception, path: str) -> tuple[str, str]:

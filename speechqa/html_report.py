@@ -63,7 +63,7 @@ def call_html(result: CallResult, *, score: ScoreConfig | None = None, audio_htm
         _transcript_html(data),
         _metrics_html(data),
     ]
-    return _page(f"speechqa · call {result.call_id[:12]}", "".join(body), data=data, script="call.js")
+    return page(f"speechqa · call {result.call_id[:12]}", "".join(body), data=data, script="call.js")
 
 
 def write_call_files(result: CallResult, *, html: str | None = None, png: str | None = None,
@@ -211,18 +211,17 @@ def _agent(result: CallResult) -> str:
     return f"{roles.agent_channel or 'n/a'} ({roles.method})"
 
 
-def _page(title: str, body: str, *, data: dict | None, script: str) -> str:
-    """One HTML file: the shared stylesheet, the body, the data as JSON and the page's script."""
+def page(title: str, body: str, *, data: dict, data_id: str = "call-data", script: str | None = None) -> str:
+    """One HTML file: the shared stylesheet, the body, the data as JSON (`<script
+    type="application/json" id=data_id>`) and the page's script (an asset), if any."""
     css = _asset("report.css")
-    js = _asset(script)
-    data_block = ""
-    if data is not None:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False).replace("<", "\\u003c")
-        data_block = f'<script type="application/json" id="call-data">{text}</script>'
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False).replace("<", "\\u003c")
+    data_block = f'<script type="application/json" id="{data_id}">{text}</script>'
+    js = f"<script>{_asset(script)}</script>" if script else ""
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{escape(title)}</title><style>{css}</style></head><body>{body}{data_block}'
-            f'<script>{js}</script></body></html>\n')
+            f'{js}</body></html>\n')
 
 
 def _asset(name: str) -> str:

@@ -1,0 +1,161 @@
+"""`speechqa report WAREHOUSE --html night.html`: the figures on the page equal those DuckDB
+counts from the same tables; one self-contained file; worst calls linked or given a command."""
+
+import json
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from batch_helpers import BAD, batch_config, make_folder
+from report_helpers import replicate_calls
+from speechqa.batch import run_batch
+from speechqa.config import load_config
+from speechqa.night_page import night_html
+from speechqa.night_report import night_data
+from test_html_report import CHROMIUM, EXTERNAL, _chromium
+
+duckdb = pytest.importorskip("duckdb")
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = load_config(None)
+LAST_DAY = date(2026, 11, 23)
+SINCE, UNTIL = date(2026, 11, 10), date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def warehouses(tmp_path_factory):
+    """make_folder's calls scored (every call gets a total), and 3,000 calls made from them over
+    40 days and 12 agents."""
+    base = tmp_path_factory.mktemp("night")
+    make_folder(base / "rec")
+    run_batch(base / "rec", base / "wh", config=batch_config("[score]\nmin_decided_weight = 0.0\n"),
+              executor_factory=lambda threads: ThreadPoolExecutor(1))
+    replicate_calls(base / "wh", base / "syn", copies=3000, days=40, agents=12, last_day=LAST_DAY)
+    return base
+
+
+class Page(HTMLParser):
+    def __init__(self, text):
+        super().__init__()
+        self.rows: dict[str, list[dict]] = {}
+        self._data, self.data_text = False, ""
+        self.feed(text)
+        self.data = json.loads(self.data_text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._data = attrs.get("id") == "night-data"
+        if tag in ("tr", "g", "svg") and attrs.get("class"):
+            self.rows.setdefault(attrs["class"].split()[0], []).append(attrs)
+
+    def handle_endtag(self, tag):
+        self._data = False
+
+    def handle_data(self, data):
+        if self._data:
+            self.data_text += data
+
+
+def _sql(warehouse: Path, query: str) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW calls AS SELECT * FROM read_parquet('{warehouse}/current/calls/*/*.parquet', "
+                "hive_partitioning = true, union_by_name = true)")
+    return con.execute(query).fetchall()
+
+
+def test_the_figures_equal_duckdb_counts(warehouses):
+    wh = warehouses / "syn"
+    page = Page(night_html(night_data(wh, config=CONFIG, since=SINCE, until=UNTIL)))
+    data = page.data
+    period = f"call_date BETWEEN DATE '{SINCE}' AND DATE '{UNTIL}'"
+    per_day = _sql(wh, f"SELECT call_date, count(*), count(score_total), avg(score_total) FROM calls WHERE {period} "
+                       "GROUP BY 1 ORDER BY 1")
+    assert len(data["days"]) == (UNTIL - SINCE).days + 1
+    got = {d["date"]: (d["calls"], d["scored"], d["score_mean"]) for d in data["days"] if d["calls"]}
+    assert got == {d.isoformat(): (n, s, pytest.approx(m, abs=0.01)) for d, n, s, m in per_day}
+    drawn = {g["data-date"]: (int(g["data-calls"]), int(g["data-scored"])) for g in page.rows["day"]}
+    assert {k: v for k, v in drawn.items() if v[0]} == {d.isoformat(): (n, s) for d, n, s, _ in per_day}
+    (calls, scored, mean), = _sql(wh, f"SELECT count(*), count(score_total), avg(score_total) FROM calls WHERE {period}")
+    assert (data["calls"], data["scored"], data["score_mean"]) == (calls, scored, pytest.approx(mean, abs=0.01))
+
+    criteria = [c.id for c in CONFIG.score.criteria]
+    shown = {r["data-criterion"]: (int(r["data-pass"]), int(r["data-fail"]), int(r["data-abstain"])) for r in page.rows["criterion"]}
+    assert set(shown) == set(criteria)
+    for c in criteria:
+        counted, = _sql(wh, f"SELECT count(*) FILTER (WHERE verdict_{c} = 'pass'), count(*) FILTER (WHERE verdict_{c} = 'fail'), "
+                            f"count(*) FILTER (WHERE verdict_{c} = 'abstain') FROM calls WHERE {period} AND score_total IS NOT NULL")
+        assert shown[c] == counted, c
+    assert any(f for _, f, _ in shown.values())
+
+    agents = _sql(wh, f"SELECT agent_id, count(*), avg(score_total) FROM calls WHERE {period} GROUP BY 1")
+    before = dict(_sql(wh, f"SELECT agent_id, avg(score_total) FROM calls WHERE call_date >= DATE '{SINCE - timedelta(days=28)}' "
+                           f"AND call_date < DATE '{SINCE}' GROUP BY 1"))
+    by_agent = {a["agent_id"]: a for a in data["agents"]}
+    assert {r["data-agent"]: int(r["data-calls"]) for r in page.rows["agent"]} == {a: n for a, n, _ in agents}
+    for agent, n, score in agents:
+        assert by_agent[agent]["score_mean"] == pytest.approx(score, abs=0.01)
+        assert by_agent[agent]["vs_own"] == pytest.approx(round(score, 2) - round(before[agent], 2), abs=0.02)
+        assert by_agent[agent]["vs_team"] == pytest.approx(score - mean, abs=0.02)
+
+    worst = [r[0] for r in _sql(wh, f"SELECT call_id FROM calls WHERE {period} AND score_total IS NOT NULL "
+                                    "ORDER BY score_total, call_id LIMIT 20")]
+    assert [r["data-call"] for r in page.rows["worst"]] == worst
+    for d in data["distributions"]:
+        (n,), = _sql(wh, f"SELECT count({d['metric']}) FROM calls WHERE {period}")
+        assert d["n"] == sum(d["counts"]) == n, d["metric"]
+    assert {h["data-metric"] for h in page.rows["chart"] if "data-metric" in h} >= {"agent_talk_share", "silence_max_s"}
+
+
+def test_the_page_is_one_file_with_no_external_url(warehouses):
+    text = night_html(night_data(warehouses / "syn", config=CONFIG))
+    assert not EXTERNAL.findall(text) and "http://" not in text and "https://" not in text
+    assert len(text) < 400_000   # aggregated: no row per call
+
+
+def test_a_batch_warehouse_and_its_worst_calls(warehouses, tmp_path):
+    wh = warehouses / "wh"
+    out = tmp_path / "night.html"
+    run = _speechqa("report", wh, "--html", out, "--since", "2026-11-01")
+    assert run.returncode == 0, run.stderr
+    page = Page(out.read_text())
+    (calls,), = _sql(wh, "SELECT count(*) FROM calls")
+    assert page.data["calls"] == calls == 4 and page.data["errors"]["files"] == BAD
+    worst = page.data["worst"]
+    single = next(w for w in worst if not w["source_caller_path"])
+    assert single["recording"] == str(warehouses / "rec" / single["source_path"])
+    assert f"speechqa score {single['recording']} --html {single['call_id']}.html" in out.read_text()
+    (tmp_path / f"{single['call_id']}.html").write_text("<p>the call</p>")
+    run = _speechqa("report", wh, "--html", out, "--since", "2026-11-01")
+    assert f'<a href="{single["call_id"]}.html">' in out.read_text()
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    assert _speechqa("report", tmp_path / "nothing", "--html", tmp_path / "x.html").returncode == 2
+    run = _speechqa("report", tmp_path, "--html", tmp_path / "x.html", "--since", "2026-11-20", "--until", "2026-11-01")
+    assert run.returncode == 2 and "after" in run.stderr
+    assert _speechqa("report", tmp_path, "--html", tmp_path / "x.html", "--since", "yesterday").returncode == 2
+
+
+def test_an_empty_warehouse_gives_a_page(tmp_path):
+    out = tmp_path / "night.html"
+    run = _speechqa("report", tmp_path, "--html", out)
+    assert run.returncode == 0, run.stderr
+    assert Page(out.read_text()).data["calls"] == 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium; .ci/run installs it when it can)")
+def test_a_browser_opens_the_night_page(warehouses, tmp_path):
+    path = tmp_path / "night.html"
+    path.write_text(night_html(night_data(warehouses / "syn", config=CONFIG)))
+    dom, log, shot = _chromium(path, tmp_path)
+    assert len(re.findall(r'class="bin"', dom)) >= 24 and "Uncaught" not in log and "ERR_" not in log, log[-2000:]
+    assert shot.stat().st_size > 20_000
+
+
+def _speechqa(*args):
+    return subprocess.run([sys.executable, "-m", "speechqa", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
