@@ -13,7 +13,7 @@ from speechqa.names import AGENT_CHOICES, ASR_LANGUAGES
 
 EXIT_ERROR = 1   # a call could not be scored (bad input, no speech, ...)
 EXIT_USAGE = 2   # bad arguments or configuration
-MEASURING_COMMANDS = ("score", "batch")   # the commands with --agent, --model, --language, --no-asr
+MEASURING_COMMANDS = ("score", "batch", "report")   # the commands with --agent, --model, --language, --no-asr
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="the period's first day (call_date; default: 6 days before --until)")
     report.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="the period's last day (default: the latest call's day)")
     report.add_argument("--config", metavar="FILE", help="the configuration whose criteria labels and thresholds the page shows")
+    report.add_argument("--scorecards", action="store_true", help="also score the worst calls again from their recordings (audio needed) and write their pages beside the report")
+    _add_measure_overrides(report)
 
     config = commands.add_parser(
         "config",
@@ -206,12 +208,15 @@ def _report(args, cfg) -> int:
     from pathlib import Path
 
     from speechqa.night_page import night_html
-    from speechqa.night_report import night_data
+    from speechqa.night_report import night_data, write_worst_scorecards
 
     out = Path(args.html)
+    skipped = []
     try:
         data = night_data(args.warehouse, config=cfg, since=args.since, until=args.until, scorecards_dir=out.parent)
-        out.write_text(night_html(data), encoding="utf-8")
+        if args.scorecards:
+            skipped = write_worst_scorecards(data["worst"], out.parent, recordings_dir=data["recordings_dir"], config=cfg)
+        out.write_text(night_html(data, scorecards_command=_scorecards_command(args)), encoding="utf-8")
     except SpeechQAError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -220,7 +225,20 @@ def _report(args, cfg) -> int:
         return EXIT_ERROR
     period = data["period"]
     print(f"{out}: {data['calls']} calls from {period['since']} to {period['until']}, {data['scored']} scored")
-    return 0
+    for source, why in skipped:
+        print(f"Error: no scorecard for {source}: {why}", file=sys.stderr)
+    return EXIT_ERROR if skipped else 0
+
+
+def _scorecards_command(args) -> str:
+    """This report's command line with --scorecards (what writes the worst calls' pages)."""
+    import shlex
+
+    words = ["speechqa", "report", args.warehouse, "--html", args.html]
+    for option in ("since", "until", "config"):
+        if getattr(args, option):
+            words += [f"--{option}", str(getattr(args, option))]
+    return shlex.join([*words, "--scorecards"] + (["--no-asr"] if args.no_asr else []))
 
 
 def _describe(exc: Exception, path: str) -> tuple[str, str]:

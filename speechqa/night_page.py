@@ -8,7 +8,6 @@ draw it, and the figures are also in the page as JSON (`<script id="night-data">
 
 from __future__ import annotations
 
-import shlex
 from html import escape
 
 from speechqa.html_report import page
@@ -18,7 +17,9 @@ FAIL = "#dc2626"
 MUTED = "#d1d5db"
 
 
-def night_html(data: dict) -> str:
+def night_html(data: dict, *, scorecards_command: str | None = None) -> str:
+    """The page. `scorecards_command`: the command line that writes the worst calls' pages,
+    shown when some are missing."""
     p = data["period"]
     head = (f'<header><h1>Night report {p["since"]} – {p["until"]}</h1>'
             f'<div class="score">mean score <b>{_num(data["score_mean"])}</b>'
@@ -27,7 +28,7 @@ def night_html(data: dict) -> str:
             f'({data["calls"] - data["scored"]} not scored: too little measured) · '
             f'{data["errors"]["files"]} files failing now{_error_types(data["errors"])}</p></header>')
     body = [head, _days(data["days"]), _criteria(data["criteria"], data["days"]), _agents(data["agents"]),
-            _distributions(data["distributions"]), _worst(data["worst"])]
+            _distributions(data["distributions"]), _worst(data["worst"], scorecards_command)]
     return page(f"speechqa · night {p['since']} – {p['until']}", "".join(body), data=data, data_id="night-data")
 
 
@@ -142,24 +143,21 @@ def _histogram(d: dict) -> str:
             f'viewBox="0 0 {width} {height}">{bars}{line}{ticks}</svg>')
 
 
-def _worst(worst: list[dict]) -> str:
+def _worst(worst: list[dict], command: str | None) -> str:
     rows = []
     for w in worst:
-        if w["scorecard"]:
-            link = f'<a href="{escape(w["scorecard"])}">scorecard</a>'
-        elif w["source_caller_path"]:
-            link = f'<span class="muted">two legs, with {escape(w["source_caller_path"])}</span>'
-        elif w["recording"]:
-            link = (f'<code>speechqa score {escape(shlex.quote(w["recording"]))} --html {escape(w["call_id"])}.html</code>')
-        else:
-            link = '<span class="muted">no batch run names the recordings folder</span>'
+        page_link = f'<a href="{escape(w["scorecard"])}">scorecard</a>' if w["scorecard"] else '<span class="muted">—</span>'
+        legs = f'<div class="muted">two legs, with {escape(w["source_caller_path"])}</div>' if w["source_caller_path"] else ""
         rows.append(f'<tr class="worst" data-call="{escape(w["call_id"])}"><td>{w["call_date"]}</td>'
                     f'<td>{escape(str(w["agent_id"]))}</td><td class="num">{_num(w["score_total"])}</td>'
-                    f'<td>{escape(", ".join(w["failed"]))}</td><td>{escape(w["source_path"] or "")}<div>{link}</div></td></tr>')
-    return ('<section><h2>Worst calls</h2><p class="muted">lowest scores of the period; a call\'s page is linked when '
-            'it is beside this report (the command shown writes it)</p><table id="worst"><thead><tr><th>day</th><th>agent</th>'
-            '<th class="num">score</th><th>failed</th><th>recording</th></tr></thead><tbody>' + "".join(rows) +
-            "</tbody></table></section>")
+                    f'<td>{escape(", ".join(w["failed"]))}</td><td>{escape(w["source_path"] or "")}{legs}</td>'
+                    f'<td>{page_link}</td></tr>')
+    how = (f'; to write the missing ones (their recordings are scored again): <code>{escape(command)}</code>'
+           if command and any(not w["scorecard"] for w in worst) else "")
+    return ('<section><h2>Worst calls</h2><p class="muted">lowest scores of the period; a call\'s page '
+            f'(<code>&lt;call_id&gt;.html</code>) is linked when it is beside this report{how}</p>'
+            '<table id="worst"><thead><tr><th>day</th><th>agent</th><th class="num">score</th><th>failed</th>'
+            '<th>recording (as stored)</th><th></th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></section>")
 
 
 def _sparkline(values: list[float | None]) -> str:

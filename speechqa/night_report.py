@@ -8,6 +8,7 @@ call, so a warehouse of 100,000 calls gives a page of the same size as one of 10
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -84,7 +85,8 @@ def night_data(warehouse: str | Path, *, config: Config, since: date | None = No
         "criteria": _per_criterion(now, criteria, labels),
         "agents": _per_agent(now, before, criteria),
         "distributions": _distributions(now, metrics, config),
-        "worst": _worst(now, criteria, recordings=_recordings_dir(wh), scorecards_dir=scorecards_dir),
+        "recordings_dir": _recordings_dir(wh),
+        "worst": _worst(now, criteria, scorecards_dir=scorecards_dir),
     }
 
 
@@ -217,7 +219,7 @@ def _distributions(table: pa.Table, metrics: list[str], config: Config) -> list[
     return out
 
 
-def _worst(table: pa.Table, criteria: list[str], *, recordings: str | None, scorecards_dir: Path | None) -> list[dict]:
+def _worst(table: pa.Table, criteria: list[str], *, scorecards_dir: Path | None) -> list[dict]:
     scored = table.filter(_scored(table))
     if not scored.num_rows:
         return []
@@ -232,7 +234,6 @@ def _worst(table: pa.Table, criteria: list[str], *, recordings: str | None, scor
             "score_total": _round(r["score_total"]), "duration_s": _round(r.get("duration_s")),
             "failed": [c for c in criteria if r.get(VERDICT_PREFIX + c) == "fail"],
             "scorecard": page.name if page is not None and page.is_file() else None,
-            "recording": None if recordings is None or not r.get("source_path") else str(Path(recordings) / r["source_path"]),
         })
     return out
 
@@ -270,3 +271,50 @@ def _diff(a, b) -> float | None:
 
 def _round(value, digits: int = 2):
     return None if value is None else round(float(value), digits)
+
+
+def write_worst_scorecards(worst: list[dict], out_dir: Path, *, recordings_dir: str | None,
+                           config: Config) -> list[tuple[str, str]]:
+    """Score each worst call again from its recording (audio needed; [measure.asr] as configured;
+    queue overrides not applied) and write its page as `<call_id>.html` in `out_dir`, marking it
+    in `worst`. The recordings are found as the batch found them: `config`'s [batch.sources] on
+    `recordings_dir` gives each call's path as stored (customer ids hashed or dropped alike), and
+    the call id must still match. Returns (stored path, why) for each call not written."""
+    from speechqa.call import score_recording
+    from speechqa.html_report import write_call_files
+    from speechqa.sources import call_content_id, discover, read_call
+
+    missing = [w for w in worst if not w["scorecard"]]
+    if not missing:
+        return []
+    if not recordings_dir:
+        return [(w["source_path"], "no batch run of this warehouse names its recordings folder") for w in missing]
+    try:
+        sources = {s.shown_relpath: s for s in discover(Path(recordings_dir), options=config.batch.sources)[0]}
+    except SpeechQAError as exc:
+        return [(w["source_path"], f"{exc.error_type}: {exc}") for w in missing]
+    skipped = []
+    for w in missing:
+        source = sources.get(w["source_path"])
+        if source is None:
+            skipped.append((w["source_path"], f"not under {recordings_dir} as the batch stored it (moved or removed, "
+                                              "or [batch.sources] is not the batch's: pass its --config)"))
+            continue
+        call_id = call_content_id(source)
+        if call_id != w["call_id"]:
+            skipped.append((w["source_path"], f"the recording changed since the batch scored it (now call {call_id})"))
+            continue
+        name = f"{call_id}.html"
+        try:
+            recording = read_call(source, max_duration_s=config.measure.max_duration_s)
+            # the page names the path as stored, not the file's: a customer id in the name stays hashed
+            result = dataclasses.replace(score_recording(recording, call_id=call_id, config=config), path=w["source_path"])
+            write_call_files(result, html=str(out_dir / name), score=config.score, max_duration_s=config.measure.max_duration_s)
+        except SpeechQAError as exc:
+            skipped.append((w["source_path"], f"{exc.error_type}: {exc}"))
+            continue
+        except OSError as exc:
+            skipped.append((w["source_path"], f"cannot write {out_dir / name}: {exc.strerror or exc}"))
+            continue
+        w["scorecard"] = name
+    return skipped

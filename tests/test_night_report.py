@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from batch_helpers import BAD, batch_config, make_folder
+from batch_helpers import BAD, TEST_CONFIG, batch_config, make_folder
 from report_helpers import replicate_calls
 from speechqa.batch import run_batch
 from speechqa.config import load_config
@@ -118,6 +118,9 @@ def test_the_page_is_one_file_with_no_external_url(warehouses):
 
 
 def test_a_batch_warehouse_and_its_worst_calls(warehouses, tmp_path):
+    """The worst calls' pages: linked when beside the report, else the command that writes them;
+    --scorecards scores each again from the recordings folder the batch ran on, finding it by
+    its path as stored (the customer id in the name hashed), two legs included."""
     wh = warehouses / "wh"
     out = tmp_path / "night.html"
     run = _speechqa("report", wh, "--html", out, "--since", "2026-11-01")
@@ -125,13 +128,29 @@ def test_a_batch_warehouse_and_its_worst_calls(warehouses, tmp_path):
     page = Page(out.read_text())
     (calls,), = _sql(wh, "SELECT count(*) FROM calls")
     assert page.data["calls"] == calls == 4 and page.data["errors"]["files"] == BAD
-    worst = page.data["worst"]
-    single = next(w for w in worst if not w["source_caller_path"])
-    assert single["recording"] == str(warehouses / "rec" / single["source_path"])
-    assert f"speechqa score {single['recording']} --html {single['call_id']}.html" in out.read_text()
-    (tmp_path / f"{single['call_id']}.html").write_text("<p>the call</p>")
-    run = _speechqa("report", wh, "--html", out, "--since", "2026-11-01")
-    assert f'<a href="{single["call_id"]}.html">' in out.read_text()
+    assert page.data["recordings_dir"] == str(warehouses / "rec")
+    assert "--since 2026-11-01 --scorecards</code>" in out.read_text()
+    assert not any(w["scorecard"] for w in page.data["worst"])
+
+    config = tmp_path / "config.toml"   # the batch's [batch.sources]: paths are found as it stored them
+    config.write_text(TEST_CONFIG + "[score]\nmin_decided_weight = 0.0\n")
+    run = _speechqa("report", wh, "--html", out, "--since", "2026-11-01", "--scorecards", "--no-asr", "--config", config)
+    assert run.returncode == 0, run.stderr
+    text = out.read_text()
+    worst = Page(text).data["worst"]
+    assert len(worst) == 4 and any(w["source_caller_path"] for w in worst)
+    for w in worst:
+        assert w["scorecard"] == f'{w["call_id"]}.html' and f'<a href="{w["scorecard"]}">' in text
+        scorecard = (tmp_path / w["scorecard"]).read_text()
+        assert scorecard.startswith("<!DOCTYPE html>") and w["source_path"] in scorecard
+        assert "555000" not in scorecard   # the customer id in the file name stays hashed
+    assert "--scorecards</code>" not in text   # none missing: no command shown
+
+
+def test_scorecards_says_which_calls_it_cannot_find(warehouses, tmp_path):
+    run = _speechqa("report", warehouses / "wh", "--html", tmp_path / "night.html", "--since", "2026-11-01",
+                    "--scorecards", "--no-asr")   # the shipped [batch.sources]: no file name pattern, ids not hashed
+    assert run.returncode == 1 and "not under" in run.stderr and "pass its --config" in run.stderr
 
 
 def test_bad_arguments_exit_2(tmp_path):
