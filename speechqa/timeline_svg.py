@@ -56,6 +56,15 @@ def render(data: dict) -> str:
                            title=f'{turn["party"]} turn {_clock(turn["start_s"])}-{_clock(turn["end_s"])}'))
     for ev in data["events"]:
         parts.append(_event(ev, x, pps, lane_y, lanes_top, lanes_bottom, data["thresholds"]))
+    if data["utterances"]:   # what was said, on the time axis: hover for the (masked) text, click to jump
+        parts.append(_label(y + 7, "said", "#333", small=True))
+        for i, u in enumerate(data["utterances"]):
+            row = y + (0 if u["party"] != "caller" else 7)
+            parts.append(_rect("said", x(u["start_s"]), row, (u["end_s"] - u["start_s"]) * pps, 6,
+                               fill=PARTY_COLOUR.get(u["party"]),
+                               attrs={"data-party": u["party"], "data-utterance": i, "data-t": u["start_s"]},
+                               title=f'{u["party"]} {_clock(u["start_s"])}: {u["text"]}'))
+        y += 16
     y += 4
     failed = [c for c in data["criteria"] if c["verdict"] == "fail"]
     for c in failed:

@@ -175,6 +175,9 @@ def test_a_transcribed_sample_shows_every_utterance_with_its_marks():
     utterances = parsed.classed("utt")
     assert len(utterances) == len(result.measurement.utterances) > 0
     assert [a["data-start"] for a in utterances] == [str(round(u.start_s, 4)) for u in result.measurement.utterances]
+    said = parsed.classed("said")   # and on the timeline, each at its time in its party's row
+    assert [(a["data-party"], float(a["data-t"])) for a in said] == [
+        (u.party, pytest.approx(u.start_s, abs=1e-3)) for u in result.measurement.utterances]
 
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
