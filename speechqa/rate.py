@@ -3,9 +3,12 @@ rate" and "Matching over time"). Pure functions over words, turns and speech int
 
 Definitions
 - Words are the recogniser's `Word`s. A word belongs to the party's turn that contains its
-  midpoint; words in no turn of their party are left out. A token with no letter and no digit
-  (a stray "-" or "...") is not a word. A masked placeholder in square brackets ("[NUMBER]",
-  "[CARD]") is one word of 0 syllables: what was said there is no longer known.
+  midpoint, or lies within WORD_SLACK_S of it (the nearer one): Whisper times a turn's first
+  word a little before the VAD's onset ("Hello." at 6.54-6.92 s for a turn from 6.74 s on the
+  pyannote call), and such words were lost. Words further from every turn of their party (its
+  backchannels) are left out. A token with no letter and no digit (a stray "-" or "...") is
+  not a word. A masked placeholder in square brackets ("[NUMBER]", "[CARD]") is one word of 0
+  syllables: what was said there is no longer known.
 - Syllables: letters are counted by their script, whatever the call's language. Cyrillic:
   the vowel letters а е ё и о у ы э ю я (exact for Russian spelling). Latin: a rule-based English
   counter (vowel groups; silent final e; -le, -ed and -es endings; y a vowel except word-initially;
@@ -13,8 +16,13 @@ Definitions
   at least 1 per word with letters; no dictionary. Digits are spelled as the cardinal number in
   the call's `language` ("ru" or "en") up to 999 999 ("1,500" is one number); a run of 7 or more
   digits, or one with a leading zero (phone and card numbers, "007"), is read digit by digit.
-- Speaking time of a party = the summed length of its turns, pauses included.
-  rate_wpm = words / speaking minutes; rate_syll_per_s = syllables / speaking seconds.
+- Speaking time of a party = its speech inside its own turns, and its own pauses there: the
+  silent gaps between two stretches of its speech in one turn, in which the other party does
+  not speak. A gap in which the other party speaks (a backchannel, a short reply the turn went
+  on over, talk the party paused under) is the other's time, not a pause of the party: summing
+  whole turns instead read a party answered by "Hello?" and "Neither did I." 19 % slow on the
+  pyannote call (benchmarks/bench_rate.py). rate_wpm = words / speaking minutes;
+  rate_syll_per_s = syllables / speaking seconds.
 - Articulation time = total_s(intersection(speech, turns)): the party's speech inside its own
   turns. The speech intervals come bridged at 0.25 s (timeline.py), so pauses >= 0.25 s are
   excluded and shorter ones kept. articulation_syll_per_s = syllables / articulation seconds.
@@ -47,6 +55,8 @@ RATE_METRICS = (
     *(f"{p}_{name}" for p in PARTIES for name in ("rate_wpm", "rate_syll_per_s", "articulation_syll_per_s")),
     "rate_ratio", "rate_pairs", "rate_ratio_pair_median", "rate_match_slope_per_min",
 )
+
+WORD_SLACK_S = 0.25     # a word this near a turn of its party belongs to it (the timeline's bridge gap)
 
 _RU_VOWELS = frozenset("аеёиоуыэюя")
 _LETTER_RUNS = re.compile(r"[a-z]+|[а-яё]+")
@@ -157,7 +167,7 @@ def _ru_below_1000(n: int) -> int:
 class PartyRate:
     words: int
     syllables: int
-    speaking_s: float        # summed turn time, pauses included
+    speaking_s: float        # speech and own silent pauses inside the party's turns (speaking_spans)
     articulation_s: float    # speech inside the turns (pauses >= 0.25 s excluded)
     rate_wpm: float | None
     rate_syll_per_s: float | None
@@ -171,9 +181,29 @@ class PairRate:
     rate_ratio: float        # agent / caller articulation rate of the two turns
 
 
+def speaking_spans(turns: list[Turn], speech: np.ndarray, other_speech: np.ndarray) -> np.ndarray:
+    """A party's speaking time as intervals: its speech inside its own turns, and the gaps between
+    two stretches of that speech in one turn during which `other_speech` (the other party's) is
+    silent: its own pauses. Without other speech: each turn from its first to its last speech
+    (all of it, as find_turns cuts turns)."""
+    spans = union(np.array([(t.start_s, t.end_s) for t in turns], dtype=float).reshape(-1, 2))
+    own = intersection(union(speech), spans)
+    if len(own) < 2:
+        return own
+    gaps = np.column_stack([own[:-1, 1], own[1:, 0]])
+    in_turn = np.searchsorted(spans[:, 0], gaps[:, 0], side="right") - 1
+    one_turn = gaps[:, 1] <= spans[in_turn, 1]          # not the time between two of its turns
+    heard = intersection(union(other_speech), gaps)     # the other party's speech inside the gaps
+    spoken_over = np.zeros(len(gaps), dtype=bool)
+    spoken_over[np.searchsorted(gaps[:, 0], heard[:, 0], side="right") - 1] = True
+    return union(own, gaps[one_turn & ~spoken_over])
+
+
 def party_rate(words: list[Word], turns: list[Turn], speech: np.ndarray, *, language: str,
-               min_speech_s: float = 5.0) -> PartyRate:
-    """Rates of one party from its words, its own turns and its bridged speech intervals."""
+               min_speech_s: float = 5.0, other_speech: np.ndarray | None = None) -> PartyRate:
+    """Rates of one party from its words, its own turns, its bridged speech intervals and the
+    other party's (which tell its own pauses from the other's time inside its turns; None: no
+    other speech, so each turn is all speaking time)."""
     if len({t.party for t in turns}) > 1:
         raise ValueError("party_rate takes one party's turns; pass [t for t in turns if t.party == party]")
     if min_speech_s < 0:
@@ -184,7 +214,7 @@ def party_rate(words: list[Word], turns: list[Turn], speech: np.ndarray, *, lang
         n_words += len(bucket)
         n_syll += sum(count_syllables(w.text, language=language) for w in bucket)
     spans = union(np.array([(t.start_s, t.end_s) for t in turns], dtype=float).reshape(-1, 2))
-    speaking_s = total_s(spans)
+    speaking_s = total_s(speaking_spans(turns, speech, np.zeros((0, 2)) if other_speech is None else other_speech))
     articulation_s = total_s(intersection(union(speech), spans))
     measured = articulation_s >= min_speech_s and articulation_s > 0 and n_words > 0
     has_syll = measured and n_syll > 0
@@ -239,10 +269,10 @@ def rate_metrics(turns: list[Turn], words_by_party: dict[str, list[Word]], speec
     """The rate metrics of a call (RATE_METRICS)."""
     out: dict[str, float | int | None] = {}
     rates = {}
-    for party in PARTIES:
+    for party, other in zip(PARTIES, PARTIES[::-1]):
         rates[party] = party_rate(words_by_party.get(party, []), [t for t in turns if t.party == party],
                                   speech_by_party.get(party, np.zeros((0, 2))), language=language,
-                                  min_speech_s=min_speech_s)
+                                  min_speech_s=min_speech_s, other_speech=speech_by_party.get(other, np.zeros((0, 2))))
         out[f"{party}_rate_wpm"] = rates[party].rate_wpm
         out[f"{party}_rate_syll_per_s"] = rates[party].rate_syll_per_s
         out[f"{party}_articulation_syll_per_s"] = rates[party].articulation_syll_per_s
@@ -258,7 +288,8 @@ def rate_metrics(turns: list[Turn], words_by_party: dict[str, list[Word]], speec
 
 def assign_words(words: list[Word], turns: list[Turn]) -> list[list[Word]]:
     """The one assignment of words to turns: each word into the (first) turn that contains its
-    midpoint; words in no turn, and tokens with no letter or digit, are dropped."""
+    midpoint, else into the nearer turn within WORD_SLACK_S of it; words further from every turn,
+    and tokens with no letter or digit, are dropped."""
     buckets: list[list[Word]] = [[] for _ in turns]
     words = [w for w in words if any(ch.isalnum() for ch in w.text)]   # punctuation only: no word
     if not words or not turns:
@@ -271,4 +302,9 @@ def assign_words(words: list[Word], turns: list[Turn]) -> list[list[Word]]:
     for w, k, mid in zip(words, slot, mids):
         if k >= 0 and mid <= ends[k]:
             buckets[order[k]].append(w)
+            continue
+        after = mid - ends[k] if k >= 0 else np.inf                     # past the end of turn k
+        before = starts[k + 1] - mid if k + 1 < len(starts) else np.inf   # ahead of turn k + 1
+        if min(after, before) <= WORD_SLACK_S:
+            buckets[order[k] if after <= before else order[k + 1]].append(w)
     return buckets

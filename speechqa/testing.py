@@ -249,3 +249,88 @@ def read_rttm(path: Path) -> list[np.ndarray]:
             start, length = float(fields[3]), float(fields[4])
             turns.setdefault(fields[7], []).append((start, start + length))
     return [np.array(sorted(t)) for t in sorted(turns.values(), key=min)]
+
+
+# --- Speaking-rate truth (tests/test_rate.py, benchmarks/bench_rate.py) ---------------------------
+
+# Syllables of each utterance of calls/pyannote_phone_sample.stm, counted by hand ("Diane" 2,
+# "Jersey" 2, "originally" 5, "isn't" 2, "difference" 3, "Yankee" 2).
+PYANNOTE_SYLLABLES = {
+    "Hello?": 2, "Oh, hello.": 3, "I didn't know you were there.": 7, "Neither did I.": 4,
+    "Okay, then I thought you know, I heard a beep.": 11, "This is Diane in New Jersey.": 8,
+    "And I'm Sheila in Texas, originally from Chicago.": 16, "Oh, I'm originally from Chicago also.": 13,
+    "I'm in New Jersey now though.": 7, "Well, there isn't that much difference.": 9,
+    "At least you know, they all call me a Yankee down here, so what can I say?": 18,
+    "Oh, I don't hear that in New Jersey now.": 10,
+}
+
+
+ARPABET_VOWELS = frozenset({"aa", "ae", "ah", "ao", "aw", "ax", "axr", "ay", "eh", "er", "ey", "ih", "ix", "iy",
+                            "ow", "oy", "uh", "uw", "ux"})   # one syllable each
+
+
+def read_hts_labels(path: Path) -> list[tuple[float, float, str, tuple[str, str]]]:
+    """[(start_s, end_s, phone, word_key)] of an HTS full-context label file (times in 100 ns);
+    word_key = (phrase in utterance, word in phrase)."""
+    import re
+
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        start, end, label = line.split()
+        phone = re.match(r"[^^]*\^[^-]*-([^+]+)\+", label).group(1)
+        word = re.search(r"/E:[^@]*@([^+]+)\+", label).group(1)
+        phrase = re.search(r"/H:[^@]*@([^=]+)=", label).group(1)
+        rows.append((int(start) * 1e-7, int(end) * 1e-7, phone, (phrase, word)))
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceUtterance:
+    speaker: str
+    start_s: float
+    end_s: float
+    text: str
+
+
+def read_stm(path: Path) -> list[ReferenceUtterance]:
+    """The utterances of an STM transcript (`file channel speaker start end text` lines)."""
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith(";;"):
+            _, _, speaker, start, end, text = line.split(None, 5)
+            rows.append(ReferenceUtterance(speaker, float(start), float(end), text.strip()))
+    return rows
+
+
+def reference_words(utterances: list[ReferenceUtterance]) -> dict[str, list]:
+    """Each speaker's reference words as speechqa Words, spread evenly over their utterance: times
+    good enough to put each word into the right turn, which is all the rates ask of them."""
+    from speechqa.transcript import Word
+
+    words: dict[str, list] = {}
+    for u in utterances:
+        tokens = u.text.split()
+        step = (u.end_s - u.start_s) / len(tokens)
+        words.setdefault(u.speaker, []).extend(
+            Word(token, u.start_s + i * step, u.start_s + (i + 1) * step, 1.0) for i, token in enumerate(tokens))
+    return words
+
+
+def speech_split_by_reference(signal: np.ndarray, sample_rate_hz: int, said: dict[str, np.ndarray], *, measure,
+                              frame_s: float = 0.01) -> dict[str, np.ndarray]:
+    """speechqa's VAD speech on one channel, split among the speakers as a perfect diarizer would
+    (each frame_s frame to the speaker whose reference interval in `said` holds its middle, or
+    lies nearest), each speaker's part bridged as measure bridges speech ([measure] options)."""
+    from speechqa.features.vad import detect_speech_with_floor, load_vad_model
+    from speechqa.timeline import bridge_gaps, union
+
+    (found,) = detect_speech_with_floor(signal, sample_rate_hz, model=load_vad_model(), options=measure.vad)
+    speech = bridge_gaps(found.intervals_s, max_gap_s=measure.bridge_gap_s)
+    names = list(said)
+    pieces = np.array([(t, min(t + frame_s, end)) for start, end in speech
+                       for t in np.arange(start, end, frame_s)]).reshape(-1, 2)
+    middles = pieces.mean(axis=1)[:, None]
+    distance = np.stack([np.min(np.maximum(ref[:, 0] - middles, 0) + np.maximum(middles - ref[:, 1], 0), axis=1)
+                         for ref in (np.asarray(said[n]).reshape(-1, 2) for n in names)], axis=1)
+    nearest = np.argmin(distance, axis=1)
+    return {name: bridge_gaps(union(pieces[nearest == k]), max_gap_s=measure.bridge_gap_s) for k, name in enumerate(names)}

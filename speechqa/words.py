@@ -58,7 +58,7 @@ def word_metrics(
     words = {party: [w for u in utterances if u.party == party for w in u.words] for party in PARTIES}
     metrics: dict[str, float | int | None] = {f"{p}_words": len(words[p]) for p in PARTIES}
     metrics.update(call_word_metrics(utterances))
-    known_words, known_speech, known_turns = _without_masked(words, speech, turns)
+    known_words, known_speech, known_turns = without_masked(words, speech, turns)
     metrics.update(
         rate_metrics(
             known_turns, known_words, known_speech, language=language,
@@ -100,7 +100,7 @@ def turn_words(
     """Words and articulation rate of each turn, by speechqa.rate's definitions with no minimum
     speech time (a turn is short; its caller decides what is enough)."""
     words = {party: [w for u in utterances if u.party == party for w in u.words] for party in PARTIES}
-    known_words, known_speech, _ = _without_masked(words, speech, ())
+    known_words, known_speech, _ = without_masked(words, speech, ())
     found: dict[Turn, TurnWords] = {}
     for party in PARTIES:
         own = [t for t in turns if t.party == party]
@@ -119,7 +119,7 @@ def is_masked(word: Word) -> bool:
 _PLACEHOLDERS = tuple(PLACEHOLDERS.values())
 
 
-def _without_masked(words: dict[str, list[Word]], speech: dict[str, np.ndarray], turns) -> tuple[dict, dict, list[Turn]]:
+def without_masked(words: dict[str, list[Word]], speech: dict[str, np.ndarray], turns) -> tuple[dict, dict, list[Turn]]:
     """The words, speech and turns with every masked word and its time taken out."""
     masked = {p: np.array([(w.start_s, w.end_s) for w in words[p] if is_masked(w)]).reshape(-1, 2) for p in PARTIES}
     if not any(len(m) for m in masked.values()):

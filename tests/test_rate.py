@@ -1,20 +1,32 @@
 """Speaking rate, articulation rate and rate match (criteria.md, "Speaking rate", "Matching over
-time"): syllable counting, a real sentence with phone labels, and synthetic calls with set rates."""
+time"): syllable counting, a real sentence with phone labels, a real phone call against its
+transcript, and synthetic calls with set rates."""
 
 import re
 
 import numpy as np
 import pytest
 
+from speechqa.config import default_config
 from speechqa.rate import (
     PairRate,
+    assign_words,
     count_syllables,
     match_slope_per_min,
     pair_rates,
     party_rate,
     rate_metrics,
+    speaking_spans,
 )
-from speechqa.timeline import Turn, bridge_gaps, total_s, union
+from speechqa.testing import (
+    ARPABET_VOWELS,
+    PYANNOTE_SYLLABLES,
+    read_hts_labels,
+    read_stm,
+    reference_words,
+    speech_split_by_reference,
+)
+from speechqa.timeline import Turn, bridge_gaps, find_turns, total_s, union
 from speechqa.transcript import Word
 
 # --- syllable counting ---------------------------------------------------------------------------
@@ -76,22 +88,8 @@ def test_tokens_digits_and_placeholders():
 
 # --- a real sentence: CMU ARCTIC a0009 with HTS phone labels -----------------------------------
 
-ARPABET_VOWELS = {"aa", "ae", "ah", "ao", "aw", "ax", "axr", "ay", "eh", "er", "ey", "ih", "ix", "iy",
-                  "ow", "oy", "uh", "uw", "ux"}
 A0009_TEXT = "He turned sharply, and faced Gregson across the table."
 A0009_PHONES = "hh iy | t er n d | sh aa r p l iy | ae n d | f ey s t | g r eh g s ax n | ax k r ao s | dh ax | t ey b ax l"
-
-
-def read_hts_labels(path):
-    """[(start_s, end_s, phone, word_key)]: word_key = (phrase in utterance, word in phrase)."""
-    rows = []
-    for line in path.read_text().splitlines():
-        start, end, label = line.split()
-        phone = re.match(r"[^^]*\^[^-]*-([^+]+)\+", label).group(1)
-        word = re.search(r"/E:[^@]*@([^+]+)\+", label).group(1)
-        phrase = re.search(r"/H:[^@]*@([^=]+)=", label).group(1)
-        rows.append((int(start) * 1e-7, int(end) * 1e-7, phone, (phrase, word)))
-    return rows
 
 
 def test_arctic_articulation_rate(fixtures_dir):
@@ -123,6 +121,99 @@ def test_arctic_articulation_rate(fixtures_dir):
           f"({rate.syllables} syllables, {rate.words} words)")
     assert rate.words == 9
     assert rate.articulation_syll_per_s == pytest.approx(true_rate, rel=0.05)
+
+
+# --- a real phone call: pyannote's sample against its transcript ----------------------------------
+
+PYANNOTE_PARTIES = {"Diane": "agent", "Sheila": "caller"}   # Diane opens the call
+
+
+def test_real_call_rates_match_its_transcript(fixtures_dir):
+    """The pyannote call through a phone line, our VAD's speech split between the two voices by
+    the STM transcript (a perfect diarizer: diarization is tested on its own), turns found on it
+    as measure does, and the transcript's words: each party's rates within 10 % of the truth,
+    its words and hand-counted syllables over its own speaking time in the STM (the call has no
+    pause of 0.25 s or more inside an utterance, so that is also its articulation time). Turn
+    time read Diane 19 % slow: her first turn runs on over Sheila's "Hello?" and "Neither did
+    I." and the silences around them."""
+    import soundfile as sf
+
+    from speechqa.testing import PHONE_RATE_HZ, phone_channel
+
+    wav, stm = (fixtures_dir / "calls" / f"pyannote_phone_sample.{ext}" for ext in ("wav", "stm"))
+    if not (wav.is_file() and stm.is_file()):
+        pytest.skip(f"pyannote sample call not found in {wav.parent}")
+    transcript = read_stm(stm)
+    measure = default_config().measure
+    signal, sr = sf.read(wav, dtype="float32")
+    said = {party: np.array([(u.start_s, u.end_s) for u in transcript if u.speaker == name])
+            for name, party in PYANNOTE_PARTIES.items()}
+    speech = speech_split_by_reference(phone_channel(signal, sr), PHONE_RATE_HZ, said, measure=measure)
+    turns, _ = find_turns(speech, options=measure.turns)
+    words = {PYANNOTE_PARTIES[name]: w for name, w in reference_words(transcript).items()}
+    m = rate_metrics(turns, words, speech, language="en")
+    for name, party in PYANNOTE_PARTIES.items():
+        own = [u for u in transcript if u.speaker == name]
+        seconds = total_s(union(said[party]))
+        true_wpm = sum(len(u.text.split()) for u in own) / seconds * 60
+        true_syll_per_s = sum(PYANNOTE_SYLLABLES[u.text] for u in own) / seconds
+        print(f"\n{name} ({party}): wpm {m[f'{party}_rate_wpm']:.1f} (true {true_wpm:.1f}), syll/s "
+              f"{m[f'{party}_rate_syll_per_s']:.2f}, articulation {m[f'{party}_articulation_syll_per_s']:.2f} "
+              f"(true {true_syll_per_s:.2f})")
+        assert m[f"{party}_rate_wpm"] == pytest.approx(true_wpm, rel=0.10)
+        assert m[f"{party}_rate_syll_per_s"] == pytest.approx(true_syll_per_s, rel=0.10)
+        assert m[f"{party}_articulation_syll_per_s"] == pytest.approx(true_syll_per_s, rel=0.10)
+
+
+def test_speaking_time_is_own_speech_and_own_silent_pauses():
+    agent = np.array([[0.0, 2.0], [2.5, 4.0], [6.0, 8.0], [8.5, 9.0], [10.0, 12.0]])
+    caller = np.array([[4.5, 5.0],      # a backchannel in the agent's 2 s gap: the caller's time
+                       [8.2, 8.8],      # spoken over the agent's 8.0-8.5 pause: the caller's time
+                       [13.0, 20.0]])
+    turns = [Turn("agent", 0.0, 9.0), Turn("agent", 10.0, 12.0)]
+    # 0-4 (0.5 s pause kept), 6-8, 8.5-9, 10-12: not 4-6 (the caller's "mm"), 8-8.5 (the caller
+    # speaks in it), 9-10 (between two turns).
+    np.testing.assert_allclose(speaking_spans(turns, agent, caller), [[0.0, 4.0], [6.0, 8.0], [8.5, 9.0], [10.0, 12.0]])
+    assert total_s(speaking_spans(turns, agent, np.zeros((0, 2)))) == pytest.approx(11.0)   # alone: the turns
+    rate = party_rate([Word("да", 1.0, 1.2, 1.0)] * 6, turns, agent, language="ru", min_speech_s=1.0, other_speech=caller)
+    assert rate.speaking_s == pytest.approx(8.5) and rate.articulation_s == pytest.approx(8.0)
+    assert rate.rate_wpm == pytest.approx(6 / 8.5 * 60)
+    m = rate_metrics([*turns, Turn("caller", 13.0, 20.0)], {"agent": [Word("да", 1.0, 1.2, 1.0)] * 6},
+                     {"agent": agent, "caller": caller}, language="ru", min_speech_s=1.0)
+    assert m["agent_rate_wpm"] == pytest.approx(6 / 8.5 * 60)   # rate_metrics gives each party the other's speech
+
+
+# Each party's rates and the ratio as realised by espeak-ng (samples/call_en_stereo.wav), as
+# benchmarks/bench_rate.py measures them: the script's words and hand-counted syllables over the
+# utterance times of the truth file, less the pauses >= 0.25 s inside them and the caller's
+# masked card number. (wpm, syll/s, articulation syll/s); espeak-ng's -s 160 / 140 is no truth.
+SAMPLE_TRUTH = {"agent": (198.1, 4.07, 4.28), "caller": (128.5, 3.00, 3.18)}
+
+
+@pytest.mark.asr
+def test_sample_call_rates_match_its_script():
+    from pathlib import Path
+
+    from speechqa.call import score_call
+    from speechqa.errors import SpeechQAError
+
+    try:
+        m = score_call(Path(__file__).resolve().parents[1] / "samples" / "call_en_stereo.wav", config=default_config()).metrics
+    except SpeechQAError as exc:
+        pytest.skip(f"no speech recogniser: {exc}")
+    for party, (wpm, syll_per_s, articulation) in SAMPLE_TRUTH.items():
+        assert m[f"{party}_rate_wpm"] == pytest.approx(wpm, rel=0.10), m
+        assert m[f"{party}_rate_syll_per_s"] == pytest.approx(syll_per_s, rel=0.10), m
+        assert m[f"{party}_articulation_syll_per_s"] == pytest.approx(articulation, rel=0.10), m
+    assert m["rate_ratio"] == pytest.approx(4.28 / 3.18, rel=0.10), m
+
+
+def test_a_word_timed_just_outside_its_turn_belongs_to_it():
+    turns = [Turn("agent", 1.0, 3.0), Turn("agent", 6.0, 8.0)]
+    early, late, away, next_early = (Word("да", 0.7, 1.1, 0.9), Word("да", 3.1, 3.3, 0.9),
+                                     Word("да", 4.0, 4.4, 0.9), Word("да", 5.7, 5.9, 0.9))
+    # 0.1 s before the first turn, 0.2 s after it, 1.2 s from either (a backchannel's), 0.2 s before the second
+    assert assign_words([early, late, away, next_early], turns) == [[early, late], [next_early]]
 
 
 # --- synthetic calls with set rates --------------------------------------------------------------
@@ -215,7 +306,7 @@ def test_no_words_is_not_a_rate_of_zero():
     turn = Turn("agent", 0.0, 20.0)
     rate = party_rate([], [turn], np.array([[0.0, 18.0]]), language="en")
     assert (rate.words, rate.syllables) == (0, 0)
-    assert rate.speaking_s == 20.0 and rate.articulation_s == 18.0
+    assert rate.speaking_s == 18.0 and rate.articulation_s == 18.0     # no speech after 18 s: no pause either
     assert rate.rate_wpm is None and rate.rate_syll_per_s is None and rate.articulation_syll_per_s is None
     empty = party_rate([], [], np.zeros((0, 2)), language="en")
     assert empty.speaking_s == 0.0 and empty.rate_wpm is None
