@@ -176,7 +176,7 @@ def utterances(
     speech = [np.asarray(s).reshape(-1, 2) for s in speech_by_channel]
     found: list[list[Utterance]] = [[] for _ in speech]
     for window in decoded:
-        if _invented(window, options):
+        if invented(window, options):
             log.debug("dropped %r: no_speech_prob %.2f, avg_logprob %.2f", window.text, window.no_speech_prob, window.avg_logprob)
             continue
         words_by_channel: list[list[Word]] = [[] for _ in speech]
@@ -212,7 +212,9 @@ def _split_at_gaps(words: tuple[Word, ...], *, gap_s: float) -> list[tuple[Word,
     return [tuple(g) for g in groups]
 
 
-def _invented(window: DecodedWindow, options: AsrOptions) -> bool:
+def invented(window: DecodedWindow, options: AsrOptions) -> bool:
+    """Whether Whisper's reading of a window is to be dropped (its words are not needed, so
+    speechqa.whisper does not align them)."""
     # Whisper's own rule drops a segment only when it is both likely silent and badly decoded;
     # its fluent inventions on silence ("Редактор субтитров …", avg_logprob -0.48) have
     # no_speech_prob 0.74-0.85, while real speech stayed under 0.6 in 76 of 77 segments of lca49

@@ -14,8 +14,10 @@ Everything is imported inside the functions: importing this module loads neither
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+from collections.abc import Callable
 from math import ceil
 from pathlib import Path
 
@@ -104,17 +106,23 @@ def _tokenizer(model, language: str):
     return Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
 
 
-def decode(encoded: np.ndarray, windows: list[tuple[float, float]], *, model, language: str, beam_size: int) -> list[DecodedWindow]:
+def decode(
+    encoded: np.ndarray, windows: list[tuple[float, float]], *, model, language: str, beam_size: int,
+    dropped: Callable[[DecodedWindow], bool] = lambda window: False,
+) -> list[DecodedWindow]:
     """A batch of encoded windows (packed seconds) read by Whisper in `language` (no timestamp
     tokens; word times from the alignment heads), as faster-whisper's BatchedInferencePipeline
-    reads them; the words' times in packed seconds."""
+    reads them; the words' times in packed seconds.
+
+    A window that `dropped` finds invented (judged on its text and scores, before its words are
+    timed) comes back without words: aligning it would be work thrown away."""
     from faster_whisper.transcribe import get_compression_ratio, get_ctranslate2_storage, get_suppressed_tokens
 
-    encoded = get_ctranslate2_storage(encoded)
+    storage = get_ctranslate2_storage(encoded)
     tokenizer = _tokenizer(model, language)
     prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
     results = model.model.generate(
-        encoded,
+        storage,
         [prompt] * len(windows),
         beam_size=beam_size,
         max_length=model.max_length,
@@ -124,16 +132,9 @@ def decode(encoded: np.ndarray, windows: list[tuple[float, float]], *, model, la
         return_no_speech_prob=True,
     )
     batch_start = windows[0][0]
-    segments, frames = [], []
-    for (start, end), result in zip(windows, results):
-        offset, duration = start - batch_start, end - start
-        segments.append([dict(tokens=result.sequences_ids[0], start=offset, end=offset + duration, seek=int(offset * model.frames_per_second))])
-        frames.append(int(ceil(duration) * model.frames_per_second))
-    # A list of frame counts, one a window: CTranslate2's align takes one per batch item.
-    model.add_word_timestamps(segments, tokenizer, encoded, frames, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0)
     decoded = []
-    for [segment], result in zip(segments, results):
-        tokens = segment["tokens"]
+    for result in results:
+        tokens = result.sequences_ids[0]
         text = tokenizer.decode(tokens)
         decoded.append(
             DecodedWindow(
@@ -142,10 +143,23 @@ def decode(encoded: np.ndarray, windows: list[tuple[float, float]], *, model, la
                 avg_logprob=float(result.scores[0] * len(tokens) / (len(tokens) + 1)),
                 no_speech_prob=float(result.no_speech_prob),
                 compression_ratio=get_compression_ratio(text),
-                words=tuple(
-                    (w["word"], batch_start + w["start"], batch_start + w["end"], float(w["probability"]))
-                    for w in segment.get("words", ())
-                ),
+                words=(),
             )
         )
+    kept = [i for i, window in enumerate(decoded) if not dropped(window)]
+    if not kept:
+        return decoded
+    segments, frames = [], []
+    for i in kept:
+        (start, end), tokens = windows[i], results[i].sequences_ids[0]
+        offset, duration = start - batch_start, end - start
+        segments.append([dict(tokens=tokens, start=offset, end=offset + duration, seek=int(offset * model.frames_per_second))])
+        frames.append(int(ceil(duration) * model.frames_per_second))
+    # The kept windows' encoder output only; a list of frame counts, one a window: CTranslate2's
+    # align takes one per batch item.
+    aligned = storage if len(kept) == len(windows) else get_ctranslate2_storage(np.ascontiguousarray(encoded[kept]))
+    model.add_word_timestamps(segments, tokenizer, aligned, frames, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS, 0.0)
+    for i, [segment] in zip(kept, segments):
+        words = tuple((w["word"], batch_start + w["start"], batch_start + w["end"], float(w["probability"])) for w in segment.get("words", ()))
+        decoded[i] = dataclasses.replace(decoded[i], words=words)
     return decoded

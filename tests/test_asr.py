@@ -82,6 +82,26 @@ def test_no_words_on_silence_or_tones(transcriber):
             assert found == [], f"{name} ({language}) gave {[u.text for u in found]}"
 
 
+def test_a_dropped_window_is_not_aligned_and_the_rest_read_the_same(fixtures_dir, transcriber):
+    """Words are timed only in the windows kept: a window of hold music comes back without
+    words, and a window of speech beside it in the batch reads exactly as when all are aligned."""
+    from speechqa import packing, whisper
+
+    speech = read_audio(fixtures_dir / "asr" / "jfk_dualmono.flac")
+    audio = soxr.resample(speech.samples[0], speech.sample_rate_hz, 16000).astype(np.float32)
+    t = np.arange(10 * 16000) / 16000
+    music = (0.1 * sum(np.sin(2 * np.pi * f * t) for f in (262, 330, 392)) * (0.3 + 0.2 * np.sin(2 * np.pi * 2 * t))).astype(np.float32)
+    windows = [(0.0, audio.size / 16000), (audio.size / 16000, audio.size / 16000 + 10.0)]
+    encoded = whisper.encode([audio, music], model=transcriber.model)
+    options = CONFIG.measure.asr
+    every = whisper.decode(encoded, windows, model=transcriber.model, language="en", beam_size=options.beam_size)
+    kept = whisper.decode(encoded, windows, model=transcriber.model, language="en", beam_size=options.beam_size,
+                          dropped=lambda window: packing.invented(window, options))
+    assert [packing.invented(w, options) for w in every] == [False, True], every
+    assert kept[0] == every[0] and len(kept[0].words) > 10
+    assert kept[1].words == () and dataclasses.replace(every[1], words=()) == kept[1]
+
+
 def test_missing_model_says_how_to_get_one(tmp_path):
     with pytest.raises(SpeechQAError) as info:
         load_asr_model(str(tmp_path / "no-model"))
