@@ -8,12 +8,13 @@ the guarantees of speechqa.warehouse hold whatever runs the calls.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Executor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -54,6 +55,9 @@ class Progress:
     """What the batch tells as it goes; the CLI passes a bar or a log, tests their own."""
 
     def start(self, total: int, skipped: int) -> None: ...
+    def failed_early(self, outcome: Outcome) -> None:
+        """A file that failed before scoring (a lone leg, bad metadata, unreadable), told once
+        `start` has been: one line each, like a call that fails."""
     def call_done(self, outcome: Outcome) -> None: ...
     def committed(self, snapshot: Path) -> None: ...
     def finish(self, summary: RunSummary) -> None: ...
@@ -103,6 +107,8 @@ def run_batch(
         jobs = run.plan(sources, problems, threads=threads)
         run.stage("hash", time.perf_counter() - start)
         progress.start(len(jobs), summary.skipped)
+        for outcome in run.pending:   # what plan() found failing: only failures are pending yet
+            progress.failed_early(outcome)
         factory = executor_factory or (lambda t: local_executor(workers, t))
         try:
             for outcome in execute(jobs, process, factory, threads=threads, in_flight=2 * workers):
@@ -112,6 +118,10 @@ def run_batch(
                     progress.committed(run.commit())
         except KeyboardInterrupt:   # Ctrl-C, or SIGTERM as the CLI maps it: keep what is finished
             progress.committed(run.commit(status="interrupted"))
+            raise
+        except Exception:   # a bug, or a warehouse that cannot be written: keep what is finished if it can be
+            with contextlib.suppress(Exception):
+                run.commit(status="failed")
             raise
         progress.committed(run.commit(status="complete" if summary.failed == 0 else "failed"))
     progress.finish(summary)
@@ -146,29 +156,40 @@ def local_executor(workers: int, threads: int) -> Executor:
 
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=init_worker, initargs=(threads,),
+        initializer=init_worker, initargs=(threads, os.getpid()),   # workers exit when this process dies
     )
 
 
 def execute(jobs: list[Job], process, factory: ExecutorFactory, *, threads: int, in_flight: int):
     """Yield one Outcome per job, in completion order. A worker that dies takes down a local
     process pool: the calls it was running are re-run one at a time in a fresh pool, and the
-    one that kills a pool on its own gets an error row; the batch goes on. Dask reports the calls
-    on a worker that died too often as KilledWorker, the innocent ones queued beside the culprit
-    included: they are re-run one at a time in the same way."""
+    one that kills a pool on its own gets an error row; the batch goes on. The pool may break
+    between two submissions too (`submit` then raises): the call not yet submitted goes back to
+    its queue, unharmed. Dask reports the calls on a worker that died too often as KilledWorker,
+    the innocent ones queued beside the culprit included: they are re-run one at a time in the
+    same way."""
     queue, suspects = deque(jobs), deque()
     executor = factory(threads)
     running: dict = {}
     try:
         while queue or suspects or running:
+            broken = False
             while len(running) < (1 if suspects or _alone(running) else in_flight):
                 source = suspects if suspects else queue
                 if not source or (suspects and running):
                     break
                 job = source.popleft()
-                running[executor.submit(process, job)] = (job, source is suspects)
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            broken = False
+                try:
+                    future = executor.submit(process, job)
+                except BrokenProcessPool:   # a worker died since the last wait: nothing was submitted
+                    source.appendleft(job)
+                    broken = True
+                    break
+                running[future] = (job, source is suspects)
+            if not running:
+                done = set()
+            else:   # a broken pool fails every running future at once: collect them all
+                done, _ = wait(running, return_when=ALL_COMPLETED if broken else FIRST_COMPLETED)
             for future in done:
                 job, isolated = running.pop(future)
                 try:
@@ -226,6 +247,9 @@ class _Run:
         self.summary.stages[name] = self.summary.stages.get(name, 0.0) + seconds
 
     def plan(self, sources: list[CallSource], problems, *, threads: int) -> list[Job]:
+        # Found: every call and every file that could not become one, so that found = scored +
+        # skipped + failed, each failure an error row.
+        self.summary.found = len(sources) + len(problems)
         for problem in problems:
             self.collect(Outcome("", problem.relpath, error_type=problem.error_type, message=problem.message))
         ids = {}
@@ -241,7 +265,6 @@ class _Run:
             call_id = ids.get(source.relpath)
             if call_id is None:
                 continue
-            self.summary.found += 1
             try:
                 config, override = config_for_queue(self.config, source.metadata.get("queue"))
             except SpeechQAError as exc:

@@ -138,7 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import logging
 
-    logging.basicConfig(level=logging.WARNING, format="speechqa: warning: %(message)s")
+    from speechqa.printable import printable
+
+    class Printable(logging.Formatter):   # a file name in a message cannot forge a line or drive the terminal
+        def format(self, record):
+            return printable(super().format(record))
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(Printable("speechqa: warning: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     from speechqa.config import dump_config, load_config
 
     try:
@@ -167,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _score(paths: list[str], cfg, *, as_json: bool, traceback: bool, visuals: dict | None = None) -> int:
     from speechqa.call import score_call
+    from speechqa.printable import printable
     from speechqa.report import scorecard, to_json
 
     failed = 0
@@ -180,7 +189,7 @@ def _score(paths: list[str], cfg, *, as_json: bool, traceback: bool, visuals: di
             error_type, message = _describe(exc, path)
             if as_json:
                 print(json.dumps({"path": path, "error_type": error_type, "error": message}, ensure_ascii=False))
-            print(f"Error [{error_type}]: {message}", file=sys.stderr)
+            print(printable(f"Error [{error_type}]: {message}"), file=sys.stderr)
             continue
         if as_json:
             print(json.dumps(to_json(result), ensure_ascii=False))

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from speechqa.errors import SpeechQAError
+from speechqa.printable import printable
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130   # as a shell reports a command stopped by Ctrl-C
@@ -55,7 +56,7 @@ def batch(args, cfg) -> int:
         return EXIT_INTERRUPTED
     if args.quiet:
         for relpath, error_type, message in summary.failures:
-            print(f"Error [{error_type}]: {message}", file=sys.stderr)
+            print(printable(f"Error [{error_type}]: {message}"), file=sys.stderr)
     else:
         print(summary_text(summary))
     return summary.exit_code
@@ -114,7 +115,7 @@ def summary_text(summary) -> str:
         lines.append(f"criteria failed most often (the {len(calls) - len(not_scored)} scored call(s) in the warehouse{skipped}):")
         lines += [f"  {cid:<24} failed in {fails} of {decided} decided call(s)" for cid, fails, decided in worst] or ["  none"]
     for relpath, error_type, message in summary.failures:
-        lines.append(f"FAILED [{error_type}] {message}")
+        lines.append(printable(f"FAILED [{error_type}] {message}"))
     return "\n".join(lines)
 
 

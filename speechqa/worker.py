@@ -35,6 +35,7 @@ class Outcome:
     message: str | None = None
     audio_s: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()   # what the reader noticed about a scored call's file, no path in them
 
     @property
     def ok(self) -> bool:

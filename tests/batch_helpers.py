@@ -176,3 +176,16 @@ def hold_the_lock(recordings: str, warehouse: str) -> None:
     from speechqa.batch import run_batch
 
     run_batch(recordings, warehouse, config=batch_config(), workers=1, process=slow_process)
+
+
+def hang(job):
+    """A call that takes a minute: its worker is busy when the batch is killed."""
+    time.sleep(60)
+    return process_call(job)
+
+
+def hanging_batch(recordings: str, warehouse: str) -> None:
+    """A batch of two local workers busy on calls that never finish in the test's time."""
+    from speechqa.batch import run_batch
+
+    run_batch(recordings, warehouse, config=batch_config(), workers=2, process=hang)

@@ -29,10 +29,13 @@ def test_cli_batch_logs_each_call_and_prints_a_summary(folder, tmp_path, capsys)
     code = main(["batch", str(folder / "rec"), "--out", str(tmp_path / "wh"), "--config", str(folder / "config.toml")])
     out, err = capsys.readouterr()
     assert code == 1   # the bad files failed
-    assert "warehouse: " in out and f"{GOOD} scored, {BAD} failed, 0 skipped" in out
+    assert "warehouse: " in out and f"{GOOD} scored, {BAD} failed, 0 skipped (of {GOOD + BAD} calls found)" in out
     assert "criteria failed most often" in out and "FAILED [not_audio] x_bad/notes.wav" in out
     call_lines = [line for line in err.splitlines() if "] " in line and " call " in line]
     assert len(call_lines) == GOOD + BAD - 1   # one plain line per call processed (not a terminal here)
+    # every failure is a line on stderr, the lone leg found before scoring too
+    assert sum("FAILED" in line for line in err.splitlines()) == BAD
+    assert any("support/legs/lonely_in.wav FAILED missing_leg" in line for line in err.splitlines())
     assert any(shown("sales/20261122-091500_ag1_5550001.wav") + " call " in line and line.endswith("scored") for line in call_lines)
     assert str(folder) not in err   # files are named by their path inside the recordings folder
 
@@ -130,9 +133,31 @@ def test_progress_bar_on_a_terminal_log_lines_elsewhere_nothing_when_quiet():
     bar.start(4, 1)
     bar.call_done(Outcome("c1", "a.wav", records={}))
     bar.call_done(Outcome("c2", "b.wav", error_type="not_audio", message="b.wav: not audio"))
+    bar.failed_early(Outcome("", "legs/x_in.wav", error_type="missing_leg", message="legs/x_in.wav has no partner"))
     shown = screen.getvalue()
     assert "4 call(s) to score, 1 already in the warehouse" in shown
     assert "\r[" + "#" * 15 + "." * 15 + "] 2/4 calls, 1 failed, 0:00:00 left" in shown
+    # failures are lines of their own above the bar, not only a count in it
+    assert "\r\x1b[KError [not_audio]: b.wav: not audio\n" in shown
+    assert "\r\x1b[KError [missing_leg]: legs/x_in.wav has no partner\n" in shown
     log = io.StringIO()
     assert isinstance(progress_for(log, quiet=False), LogProgress)
     assert type(progress_for(log, quiet=True)) is Progress
+
+
+def test_a_file_name_cannot_forge_log_lines_or_drive_the_terminal(tmp_path, capsys):
+    forged = "2026-11-22T03:00:00Z fine.wav call 1234 scored"   # no "/": it is one file name
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / f"evil\n{forged}\x1b[2J\x1b]0;owned\x07.wav").write_text("not audio")
+    config = tmp_path / "config.toml"
+    config.write_text(TEST_CONFIG, encoding="utf-8")
+    assert main(["batch", str(rec), "--out", str(tmp_path / "wh"), "--config", str(config)]) == 1
+    out, err = capsys.readouterr()
+    for text in (out, err):
+        assert "\x1b" not in text and "\x07" not in text
+        assert not any(line.startswith(forged) for line in text.splitlines())
+    assert "evil\\n2026-11-22T03:00:00Z" in err and "\\x1b[2J" in err
+    assert main(["score", str(next(rec.iterdir()))]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "\x1b" not in err and "evil\\n" in err

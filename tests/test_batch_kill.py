@@ -113,3 +113,50 @@ def test_sigterm_commits_what_is_finished_and_the_next_run_does_the_rest(referen
     summary = run_batch(reference / "rec", wh, config=batch_config(), executor_factory=in_process)
     assert summary.scored == GOOD - len(stored)
     assert len(readable_and_consistent(wh)) == GOOD
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"   # a zombie has exited; only its parent's wait is missing
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from Linux /proc")
+def test_workers_and_their_resource_tracker_exit_when_the_batch_is_killed(reference, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); from batch_helpers import hanging_batch; "
+            f"hanging_batch({str(reference / 'rec')!r}, {str(tmp_path / 'wh')!r})")
+    parent = subprocess.Popen([sys.executable, "-c", code])   # a batch of its own, as from a shell
+    deadline = time.monotonic() + 60
+    while len(children := _children(parent.pid)) < 3:   # two workers and the resource tracker
+        assert time.monotonic() < deadline and parent.poll() is None, children
+        time.sleep(0.1)
+    time.sleep(1.0)   # the workers past their start-up, busy on a call each
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while left := {pid for pid in children if _alive(pid)}:
+        if time.monotonic() > deadline:
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+            pytest.fail(f"{len(left)} process(es) of the killed batch still running")
+        time.sleep(0.1)
