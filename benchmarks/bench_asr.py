@@ -6,7 +6,8 @@
 speechqa: the configured model (the default: models/whisper-base, int8), each file cut by
 speechqa's own VAD and decoded in batches, with `[measure.asr]` from `--config` (the shipped
 default without it) and `--model` on top, so settings and models compare without code edits.
-Baseline: `WhisperModel.transcribe` on the same model, int8, vad_filter on, word timestamps.
+Baselines, on the same model: `WhisperModel.transcribe` (int8, vad_filter on, word timestamps)
+and `BatchedInferencePipeline` (batch 8, beam 5, word timestamps: bench_score's reference).
 WER after normalising case, punctuation and numbers (speechqa.testing.normalise_for_wer).
 Times are wall seconds and this process's CPU seconds (both cores count: CPU time can exceed
 wall time); a set in a language the model cannot read (Russian on an `*.en` model) is skipped.
@@ -28,11 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="a speechqa TOML configuration ([measure.asr] and [measure.vad] are read)")
     parser.add_argument("--model", help="a faster-whisper model folder; overrides [measure.asr] model")
     parser.add_argument("--sets", nargs="+", metavar="NAME", help="only these reference sets (default: all)")
-    parser.add_argument("--no-baseline", action="store_true", help="speechqa only (when comparing speechqa's own settings)")
+    parser.add_argument("--no-baseline", action="store_true", help="speechqa only, no baselines (when comparing speechqa's own settings)")
     args = parser.parse_args(argv)
     if not (args.fixtures / "asr").is_dir():
         print(f"skipped: {args.fixtures / 'asr'} not found")
         return 0
+    from faster_whisper import BatchedInferencePipeline
+
     from speechqa.asr import Transcriber
     from speechqa.config import load_config
     from speechqa.testing import asr_reference_sets, transcribe_file, word_error_rate
@@ -48,32 +51,35 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--sets {sorted(unknown)}: the sets are {sorted(sets)}")
     print(f"ASR word error rate, model {options.model} ({options.compute_type}{'' if multilingual else ', English-only'}), "
           f"beam {options.beam_size}, batch {options.batch_size}, config {args.config or 'default'}")
-    print(f"{'set':<20}{'files':>6}{'speechqa':>10}{'baseline':>10}{'speechqa s (cpu)':>18}{'baseline s (cpu)':>18}")
+    pipeline = BatchedInferencePipeline(transcriber.model)
+    sides = {
+        "speechqa": lambda path, language: transcribe_file(path, language=language, transcriber=transcriber, vad_options=config.measure.vad),
+        "baseline": lambda path, language: " ".join(s.text for s in transcriber.model.transcribe(
+            str(path), language=language, vad_filter=True, word_timestamps=True)[0]),
+        "batched": lambda path, language: " ".join(s.text for s in pipeline.transcribe(
+            str(path), language=language, batch_size=8, beam_size=5, word_timestamps=True)[0]),
+    }
+    if args.no_baseline:
+        sides = {"speechqa": sides["speechqa"]}
+    print(f"{'set':<20}{'files':>6}" + "".join(f"{name:>10}{name + ' s (cpu)':>22}" for name in sides))
     for name, (language, items) in sets.items():
         if args.sets and name not in args.sets:
             continue
         if not multilingual and language != "en":
             print(f"{name:<20}{len(items):>6}  skipped: {language} on an English-only model")
             continue
-        ours, base = [], []
-        t_ours, t_base = [0.0, 0.0], [0.0, 0.0]
+        texts = {side: [] for side in sides}
+        seconds = {side: [0.0, 0.0] for side in sides}
         for path, _ in items:
-            wall, cpu = time.perf_counter(), time.process_time()
-            ours.append(transcribe_file(path, language=language, transcriber=transcriber, vad_options=config.measure.vad))
-            t_ours[0] += time.perf_counter() - wall
-            t_ours[1] += time.process_time() - cpu
-            if args.no_baseline:
-                continue
-            wall, cpu = time.perf_counter(), time.process_time()
-            segments, _ = transcriber.model.transcribe(str(path), language=language, vad_filter=True, word_timestamps=True)
-            base.append(" ".join(s.text for s in segments))
-            t_base[0] += time.perf_counter() - wall
-            t_base[1] += time.process_time() - cpu
+            for side, transcribe in sides.items():   # in turn, file by file: the machine's drift hits all alike
+                wall, cpu = time.perf_counter(), time.process_time()
+                texts[side].append(transcribe(path, language))
+                seconds[side][0] += time.perf_counter() - wall
+                seconds[side][1] += time.process_time() - cpu
         references = [ref for _, ref in items]
-        ours_wer = f"{word_error_rate(references, ours, language=language):.1%}"
-        base_wer = "-" if args.no_baseline else f"{word_error_rate(references, base, language=language):.1%}"
-        base_time = "-" if args.no_baseline else f"{t_base[0]:.1f} ({t_base[1]:.1f})"
-        print(f"{name:<20}{len(items):>6}{ours_wer:>10}{base_wer:>10}{f'{t_ours[0]:.1f} ({t_ours[1]:.1f})':>18}{base_time:>18}", flush=True)
+        print(f"{name:<20}{len(items):>6}" + "".join(
+            f"{word_error_rate(references, texts[side], language=language):>10.1%}{f'{wall:.1f} ({cpu:.1f})':>22}"
+            for side, (wall, cpu) in seconds.items()), flush=True)
     return 0
 
 
