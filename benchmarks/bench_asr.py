@@ -11,6 +11,7 @@ and `BatchedInferencePipeline` (batch 8, beam 5, word timestamps: bench_score's 
 WER after normalising case, punctuation and numbers (speechqa.testing.normalise_for_wer).
 Times are wall seconds and this process's CPU seconds (both cores count: CPU time can exceed
 wall time); a set in a language the model cannot read (Russian on an `*.en` model) is skipped.
+`--model` also takes a folder for the second recogniser (speechqa.onnx_asr), without the baselines.
 """
 
 from __future__ import annotations
@@ -36,22 +37,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from faster_whisper import BatchedInferencePipeline
 
-    from speechqa.asr import Transcriber
+    from speechqa.asr import Transcriber, reads_only
     from speechqa.config import load_config
     from speechqa.testing import asr_reference_sets, transcribe_file, word_error_rate
-    from speechqa.whisper import is_multilingual
 
     config = load_config(args.config)
     options = config.measure.asr if args.model is None else dataclasses.replace(config.measure.asr, model=args.model)
     transcriber = Transcriber(options)
-    multilingual = is_multilingual(transcriber.model)
+    only = reads_only(transcriber.model)   # None: many languages; else an `*.en` Whisper's or an ONNX model's one
+    whisper_model = hasattr(transcriber.model, "transcribe")   # the baselines run on a faster-whisper model only
     sets = asr_reference_sets(args.fixtures)
     unknown = set(args.sets or ()) - set(sets)
     if unknown:
         parser.error(f"--sets {sorted(unknown)}: the sets are {sorted(sets)}")
-    print(f"ASR word error rate, model {options.model} ({options.compute_type}{'' if multilingual else ', English-only'}), "
+    print(f"ASR word error rate, model {options.model} ({options.compute_type}{'' if only is None else f', reads {only} only'}), "
           f"beam {options.beam_size}, batch {options.batch_size}, config {args.config or 'default'}")
-    pipeline = BatchedInferencePipeline(transcriber.model)
     sides = {
         "speechqa": lambda path, language: transcribe_file(path, language=language, transcriber=transcriber, vad_options=config.measure.vad),
         "baseline": lambda path, language: " ".join(s.text for s in transcriber.model.transcribe(
@@ -59,14 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         "batched": lambda path, language: " ".join(s.text for s in pipeline.transcribe(
             str(path), language=language, batch_size=8, beam_size=5, word_timestamps=True)[0]),
     }
-    if args.no_baseline:
+    if args.no_baseline or not whisper_model:
         sides = {"speechqa": sides["speechqa"]}
+    else:
+        pipeline = BatchedInferencePipeline(transcriber.model)
     print(f"{'set':<20}{'files':>6}" + "".join(f"{name:>10}{name + ' s (cpu)':>22}" for name in sides))
     for name, (language, items) in sets.items():
         if args.sets and name not in args.sets:
             continue
-        if not multilingual and language != "en":
-            print(f"{name:<20}{len(items):>6}  skipped: {language} on an English-only model")
+        if only is not None and language != only:
+            print(f"{name:<20}{len(items):>6}  skipped: {language} on a model that reads {only} only")
             continue
         texts = {side: [] for side in sides}
         seconds = {side: [0.0, 0.0] for side in sides}

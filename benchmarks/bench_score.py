@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         asr = dataclasses.replace(config.measure.asr, model=args.model)
         config = dataclasses.replace(config, measure=dataclasses.replace(config.measure, asr=asr))
     transcriber = Transcriber(config.measure.asr)
+    if not hasattr(transcriber.model, "transcribe"):
+        print(f"skipped: the baselines need a faster-whisper model, and {config.measure.asr.model} is not one (bench_asr takes it)")
+        return 0
     pipeline = BatchedInferencePipeline(transcriber.model)
     duration = read_audio(args.call).duration_s
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -6,6 +6,8 @@ Whisper's encoder one at a time and its decoder in batches (speechqa.whisper: fa
 model, our own loop, which lets the language be detected from the first windows' encoder output
 instead of a pass of its own), and the words' times are mapped back to their channel's time,
 with the guards against invented text (speechqa.packing). This module runs those steps in order.
+A model folder holding `speechqa-model.toml` is read by the second engine instead (a CTC model
+on onnxruntime, speechqa.onnx_asr), over the same packed windows.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from math import ceil
 
 import numpy as np
 
-from speechqa import packing, whisper
+from speechqa import onnx_asr, packing, whisper
 from speechqa.errors import SpeechQAError
 from speechqa.names import AUTO, CALL, CHANNELS
 from speechqa.options import AsrOptions
@@ -30,7 +32,7 @@ ENGLISH = "en"   # what an English-only model (`*.en`) reads
 class Transcript:
     language: str
     language_probability: float | None   # None when the language came from configuration
-    method: str                          # "config", "detected", or "model" (an English-only model)
+    method: str                          # "config", "detected", or "model" (a model of one language)
     channels: tuple[tuple[Utterance, ...], ...]   # per channel; party is a channel's name (CHANNELS), or CALL
 
 
@@ -48,7 +50,7 @@ def transcribe_channels(
     """Each channel's utterances, decoded over its own speech only, all channels in one packed
     stream (a word belongs to the channel its middle was cut from). With language "auto" the
     language is detected from the first windows, which hold `first_channel`'s first speech."""
-    language, method = model_language(language, multilingual=whisper.is_multilingual(model), setting="language")
+    language, method = model_language(language, only=reads_only(model), setting="language")
     order = [first_channel] + [c for c in range(len(speech_by_channel)) if c != first_channel]
     packed, windows, where = packing.pack_speech(
         samples, sample_rate_hz, speech_by_channel, pad_s=options.clip_pad_s, window_s=options.max_clip_s, order=order
@@ -58,7 +60,11 @@ def transcribe_channels(
     probability = None
     decoded: list[packing.DecodedWindow] = []
     for batch in packing.even_batches(windows, options.batch_size):
-        encoded = whisper.encode(packing.window_audio(*packing.at_asr_rate(packed, sample_rate_hz, batch), batch), model=model)
+        audios = packing.window_audio(*packing.at_asr_rate(packed, sample_rate_hz, batch), batch)
+        if isinstance(model, onnx_asr.OnnxModel):   # the second engine: one language, word times of its own
+            decoded += onnx_asr.decode(audios, batch, model=model)
+            continue
+        encoded = whisper.encode(audios, model=model)
         if language == AUTO:
             # The first windows are the first party's first speech: detecting from their
             # encoder output spares the separate encoder pass a detection of its own costs.
@@ -75,20 +81,29 @@ def transcribe_channels(
     )
 
 
-def model_language(language: str, *, multilingual: bool, setting: str, model_name: str = "the model") -> tuple[str, str]:
-    """The language to read in and how it was chosen ("config", or "model" where an English-only
-    model leaves no choice); "auto" stays "auto" on a multilingual model, to be detected.
+def reads_only(model) -> str | None:
+    """The one language a model reads (an English-only Whisper's, an ONNX model's), or None
+    when it reads many and can detect which."""
+    if isinstance(model, onnx_asr.OnnxModel):
+        return model.spec.language
+    return None if whisper.is_multilingual(model) else ENGLISH
 
-    An English-only model cannot detect a language (CTranslate2 refuses), so "auto" reads
-    English; a language other than English is a configuration it cannot honour."""
-    if multilingual:
+
+def model_language(language: str, *, only: str | None, setting: str, model_name: str = "the model") -> tuple[str, str]:
+    """The language to read in and how it was chosen ("config", or "model" where a model that
+    reads one language leaves no choice); "auto" stays "auto" on a multilingual model, to be
+    detected. A model of one language cannot detect one (CTranslate2 refuses on an `*.en`
+    Whisper), so "auto" reads that language; any other is a configuration it cannot honour."""
+    if only is None:
         return language, "config"
     if language == AUTO:
-        return ENGLISH, "model"
-    if language != ENGLISH:
+        return only, "model"
+    if language != only:
+        kind = "English-only" if only == ENGLISH else f"reads {only!r} only"
         raise SpeechQAError(
-            f"[measure.asr] {setting} = {language!r}, but {model_name} is English-only (not multilingual): "
-            f'set {setting} = "en" or "auto", or point [measure.asr] model at a multilingual model such as models/whisper-base',
+            f"[measure.asr] {setting} = {language!r}, but {model_name} is {kind}: "
+            f'set {setting} = "{only}" or "auto", or point [measure.asr] model at a model that reads {language!r} '
+            "(models/whisper-base reads Russian and English)",
             error_type="bad_config",
         )
     return language, "config"
@@ -99,14 +114,17 @@ class Transcriber:
 
     def __init__(self, options: AsrOptions):
         self.options = options
-        self.model = load_asr_model(options.model, compute_type=options.compute_type, threads=options.threads)
-        multilingual = whisper.is_multilingual(self.model)
+        if onnx_asr.is_onnx_model(options.model):
+            self.model = onnx_asr.load_onnx_model(options.model, threads=options.threads)
+        else:
+            self.model = load_asr_model(options.model, compute_type=options.compute_type, threads=options.threads)
+        only = reads_only(self.model)
         # A language the model cannot read is refused now, not at the first call's first party.
         for setting in ("language", "agent_language", "caller_language"):
             if getattr(options, setting):
-                model_language(getattr(options, setting), multilingual=multilingual, setting=setting, model_name=options.model)
-        if not multilingual and options.language == AUTO:
-            log.info("%s is English-only: language = \"auto\" reads every call as English", options.model)
+                model_language(getattr(options, setting), only=only, setting=setting, model_name=options.model)
+        if only is not None and options.language == AUTO:
+            log.info("%s reads %r only: language = \"auto\" reads every call in it", options.model, only)
 
     def transcribe(
         self, samples: np.ndarray, sample_rate_hz: int, speech_by_channel: list[np.ndarray], *, first_channel: int
