@@ -22,7 +22,7 @@ from pathlib import Path
 
 from speechqa.config import Config, config_for_queue
 from speechqa.errors import SpeechQAError
-from speechqa.sources import CallSource, call_content_id, discover
+from speechqa.sources import CallSource, call_content_id, customer_id_policy, discover
 from speechqa.names import STAGES
 from speechqa.stages import check_stage
 from speechqa.runs import model_id, new_run_id, run_row, runs_with
@@ -94,8 +94,10 @@ def run_batch(
     model = model_id(config)
     warehouse = Warehouse(
         warehouse_dir, compression=config.batch.compression,
-        metadata={"measure_hash": config.measure_hash, "score_hash": config.score_hash, "model_id": model},
+        metadata={"measure_hash": config.measure_hash, "score_hash": config.score_hash, "model_id": model,
+                  **customer_id_policy(config.batch.sources)},
     )
+    warehouse.check_target()
     with WarehouseLock(warehouse.root, run_id=run_id):
         warehouse.clean_unfinished()
         run = _Run(warehouse, config, summary, root=root, since=since, model=model,
@@ -334,6 +336,8 @@ class _Run:
         changes.replace["errors"] = to_table("errors", sorted(self.errors.values(), key=lambda r: r["source_path"]))
         self.stage("commit", time.perf_counter() - start)
         changes.replace["runs"] = self._runs_table(now, status)
+        # A run whose calls all failed still leaves calls/ readable, with the columns the README's views name.
+        changes.empty_schemas["calls"] = to_table("calls", [{f"verdict_{c.id}": None for c in self.config.score.criteria}]).schema
         self.sequence += 1
         snapshot = self.warehouse.commit(changes, snapshot_id=f"{self.summary.run_id}-{self.sequence:04d}", before_swap=self.before_swap)
         for outcome in self.pending:   # the index now holds what was committed

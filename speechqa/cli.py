@@ -71,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     purge = commands.add_parser(
         "purge",
         help="delete calls from every table of a warehouse: by date (retention) or by customer (erasure)",
-        description="Delete the rows of the selected calls from every table, in one atomic commit.",
+        description="Delete the rows of the selected calls from every table, in one atomic commit, and the older "
+        "snapshots with them. Given --before and --customer, only the calls matching both are deleted. Exit code 0 "
+        "when done, 1 when --customer matched no call, 2 for bad arguments, configuration (another salt than the "
+        "batch's) or warehouse.",
     )
     purge.add_argument("warehouse", metavar="WAREHOUSE_DIR", help="a warehouse written by `speechqa batch`")
     purge.add_argument("--before", type=_date, metavar="YYYY-MM-DD", help="calls whose call_date is before this day")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from speechqa.errors import SpeechQAError
 from speechqa.printable import printable
 
+EXIT_NOTHING = 1   # purge --customer matched no call
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130   # as a shell reports a command stopped by Ctrl-C
 
@@ -85,13 +86,18 @@ def purge(args, cfg) -> int:
     from speechqa.rescore import purge_warehouse
 
     if args.before is None and args.customer is None:
-        print("Error: say what to delete: --before YYYY-MM-DD and/or --customer ID", file=sys.stderr)
+        print("Error: say what to delete: --before YYYY-MM-DD, --customer ID, or both (the calls matching both)", file=sys.stderr)
         return EXIT_USAGE
     try:
         removed = purge_warehouse(args.warehouse, before=args.before, customer=args.customer, config=cfg)
     except SpeechQAError as exc:
         print(f"Error [{exc.error_type}]: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if removed == 0 and args.customer is not None:   # an erasure request that found nothing is no success
+        what = f"customer {args.customer}" + (f" before {args.before}" if args.before else "")
+        print(printable(f"Error: no call of {what} is in {args.warehouse}; nothing was purged. Check the id "
+                        "(as the file names or sidecars carry it)"), file=sys.stderr)
+        return EXIT_NOTHING
     print(f"purged {removed} call(s) from every table")
     return 0
 

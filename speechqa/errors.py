@@ -18,6 +18,7 @@ ERROR_TYPES = (
     "worker_crashed",     # the process scoring the call died (segfault, out of memory)
     "warehouse_busy",     # another run holds the warehouse's lock
     "bad_warehouse",      # the output folder is not a speechqa warehouse
+    "warehouse_unwritable",  # the warehouse cannot be written (read-only, full disk, permissions)
     "internal",           # a bug in speechqa (reported by the CLI and the batch, never raised)
 )
 

@@ -18,7 +18,8 @@ from speechqa.call import assess
 from speechqa.config import Config, config_for_queue
 from speechqa.records import assessed_columns, criteria_rows, derived_rows, kept_measured_rows, read_measurement
 from speechqa.runs import new_run_id, run_row, runs_with
-from speechqa.sources import hash_customer_id
+from speechqa.errors import SpeechQAError
+from speechqa.sources import customer_id_policy, hash_customer_id
 from speechqa.tables import to_table
 from speechqa.warehouse import Changes, Warehouse, WarehouseLock
 
@@ -41,6 +42,7 @@ def rescore_warehouse(warehouse_dir: str | os.PathLike, *, config: Config, max_p
     run_id = new_run_id()
     warehouse = Warehouse(warehouse_dir, compression=config.batch.compression,
                           metadata={"score_hash": config.score_hash})   # the measured rows keep their own measure_hash
+    warehouse.check_existing()
     with WarehouseLock(warehouse.root, run_id=run_id):
         warehouse.clean_unfinished()
         now = datetime.now(timezone.utc)
@@ -86,16 +88,21 @@ def _rescore_day(warehouse: Warehouse, day: str, config: Config, out: dict, tota
 
 def purge_warehouse(warehouse_dir: str | os.PathLike, *, before: date | None = None, customer: str | None = None,
                     config: Config) -> int:
-    """Delete every row of the calls before a day and/or of one customer, from every table, in
-    one commit. The customer id is hashed first when the batch stores it hashed. Returns how
-    many calls went."""
+    """Delete every row of the calls before a day and of one customer (given both, the calls
+    matching both), from every table, in one commit that also removes the older snapshots (an
+    erasure leaves no copy for readers). The customer id is hashed first when the batch stores it
+    hashed; a configuration whose customer id mode or salt is not the batch's is refused
+    (bad_config), since it could match nothing. Returns how many calls went."""
     if before is None and customer is None:
         raise ValueError("purge needs `before` or `customer`")
     options = config.batch.sources
-    if customer is not None and options.customer_id == "hash":
-        customer = hash_customer_id(customer, salt=options.customer_id_salt)
     run_id = new_run_id()
     warehouse = Warehouse(warehouse_dir, compression=config.batch.compression)
+    warehouse.check_existing()
+    if customer is not None:
+        _check_customer_policy(warehouse, options)
+        if options.customer_id == "hash":
+            customer = hash_customer_id(customer, salt=options.customer_id_salt)
     with WarehouseLock(warehouse.root, run_id=run_id):
         warehouse.clean_unfinished()
         calls = warehouse.read("calls", columns=["call_id", "call_date", "customer_id"]).to_pylist()
@@ -105,8 +112,33 @@ def purge_warehouse(warehouse_dir: str | os.PathLike, *, before: date | None = N
         }
         row = run_row(run_id, "purge", config, started=datetime.now(timezone.utc), status="complete",
                       calls_removed=len(doomed))
-        warehouse.commit(Changes(delete=doomed, replace={"runs": runs_with(warehouse, row)}), snapshot_id=f"{run_id}-0001")
+        warehouse.commit(Changes(delete=doomed, replace={"runs": runs_with(warehouse, row)}), snapshot_id=f"{run_id}-0001",
+                         erase=True)
     return len(doomed)
+
+
+def _check_customer_policy(warehouse: Warehouse, options) -> None:
+    """Refuse a purge by customer whose ids would not match the stored ones: another customer_id
+    mode, or another salt, than the batch that wrote the warehouse recorded (warehouses written
+    before speechqa recorded it are not checked)."""
+    stored = warehouse.snapshot_metadata()
+    if "customer_id" not in stored:
+        return
+    mine = customer_id_policy(options)
+    if stored["customer_id"] != mine["customer_id"]:
+        raise SpeechQAError(
+            f"{warehouse.root}: the batch stores customer ids as customer_id = \"{stored['customer_id']}\", this "
+            f"configuration says \"{mine['customer_id']}\"; run purge with --config of the batch's configuration",
+            error_type="bad_config")
+    if stored["customer_id"] == "drop":
+        raise SpeechQAError(
+            f"{warehouse.root}: the batch stores no customer ids (customer_id = \"drop\"), so no call can be found "
+            "by customer; purge by --before, or find the calls by another column", error_type="bad_config")
+    if stored.get("customer_id_check") != mine.get("customer_id_check"):
+        raise SpeechQAError(
+            f"{warehouse.root}: this configuration's customer_id_salt is not the one the batch hashed the ids "
+            "with, so the id would match nothing; run purge with --config of the batch's configuration",
+            error_type="bad_config")
 
 
 def _by_call(rows: list[dict]) -> dict[str, list[dict]]:

@@ -171,6 +171,19 @@ def hash_customer_id(customer_id: str, *, salt: str) -> str:
     return hashlib.sha256((salt + customer_id).encode()).hexdigest()[:16]
 
 
+SALT_CHECK_TEXT = "speechqa: the salt of this warehouse"
+
+
+def customer_id_policy(options: SourceOptions) -> dict[str, str]:
+    """How a batch stores customer ids, as its warehouse records it: the mode, and for "hash" the
+    hash of a fixed text under the salt, which tells whether a later `purge --customer` hashes
+    with the same salt without storing the salt (or any id)."""
+    policy = {"customer_id": options.customer_id}
+    if options.customer_id == "hash":
+        policy["customer_id_check"] = hash_customer_id(SALT_CHECK_TEXT, salt=options.customer_id_salt)
+    return policy
+
+
 # --- options ------------------------------------------------------------------------------------
 
 

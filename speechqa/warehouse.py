@@ -12,6 +12,12 @@ previous snapshot or the new one, never half of one; a run killed at any moment 
 current snapshot as it was, and its unfinished snapshot is removed by the next run. No engine's
 own writer gives this: appends duplicate rows and overwrites delete other days.
 
+A snapshot stays on disk while it is current, while it is the one before, and for
+KEEP_REPLACED_S after it was replaced: a reader that resolved `current` to its snapshot folder
+reads whole files from it however often the batch commits (README, "Reading it"). A purge is
+an erasure and removes every snapshot but its own. A table without rows holds one empty file
+with its columns (`part-empty.parquet`), so a reader's glob finds the table and its schema.
+
 The day folders are named `day=`, not `call_date=`: the files carry `call_date` (a date) for
 readers that ignore folder names, and a folder key of the same name is a second, differently
 typed source of that column for readers that discover Hive partitions (pyarrow and pandas read
@@ -30,7 +36,7 @@ import shutil
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -46,6 +52,11 @@ CURRENT = "current"
 SNAPSHOTS = ".snapshots"
 LOCK = ".lock"
 KEEP_SNAPSHOTS = 2   # the current one and the one before it, which a slow reader may still be on
+KEEP_REPLACED_S = 900.0   # and any replaced less than 15 minutes ago: a reader that resolved `current` keeps its files
+EMPTY_FILE = "part-empty.parquet"   # a table without rows: one file with its columns, so readers find it
+META_FILE = "_speechqa.json"
+CARRIED_META = ("customer_id", "customer_id_check")   # what a commit keeps from the snapshot before (purge reads it)
+WAREHOUSE_ENTRIES = (CURRENT, SNAPSHOTS, LOCK)   # what a warehouse folder holds (and current.<pid>.tmp mid-swap)
 DAY_KEY = "day"                  # day folders: day=YYYY-MM-DD
 LEGACY_DAY_KEYS = ("call_date",)  # what warehouses written before named them; read, never written
 
@@ -59,6 +70,9 @@ class Changes:
     rows: dict[str, pa.Table] = field(default_factory=dict)
     delete: dict[str, date] = field(default_factory=dict)        # call_id -> the day its rows are in
     replace: dict[str, pa.Table] = field(default_factory=dict)   # errors, runs
+    # The columns of a partitioned table left without rows (default: its fixed columns); the
+    # batch passes calls with a verdict_ column per criterion, which the README's views name.
+    empty_schemas: dict[str, pa.Schema] = field(default_factory=dict)
 
 
 class WarehouseLock:
@@ -71,8 +85,11 @@ class WarehouseLock:
         self._file = None
 
     def __enter__(self) -> WarehouseLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            f = open(self.path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise unwritable(self.path.parent, exc) from None
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -104,6 +121,46 @@ class Warehouse:
         self.root = Path(root)
         self.compression = compression
         self.metadata = {"speechqa_version": __version__, **(metadata or {})}
+
+    # ---- what the folder is ----------------------------------------------------------------
+
+    def check_target(self) -> None:
+        """For a run that may create the warehouse (`batch --out`): the folder must be absent,
+        empty, or a speechqa warehouse; anything else is refused before a file is written."""
+        if not self.root.exists():
+            return
+        if not self.root.is_dir():
+            raise SpeechQAError(f"{self.root} is a file, not a folder; give `--out` a folder for the warehouse",
+                                error_type="bad_warehouse")
+        self.snapshot_dir()   # a `current` that is no link is refused there
+        others = sorted(p.name for p in self.root.iterdir()
+                        if p.name not in WAREHOUSE_ENTRIES and not (p.name.startswith(f"{CURRENT}.") and p.name.endswith(".tmp")))
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise SpeechQAError(
+                f"{self.root} holds other files ({shown}), so it is not a speechqa warehouse; give `--out` "
+                "an empty folder, a new one, or a warehouse written by `speechqa batch`",
+                error_type="bad_warehouse",
+            )
+
+    def check_existing(self) -> Path:
+        """For a command that works on a warehouse (`rescore`, `purge`): it must be there, with
+        a snapshot. Returns the current snapshot. A mistyped path is refused, never created."""
+        if not self.root.exists():
+            raise SpeechQAError(f"{self.root} does not exist; give the folder `speechqa batch --out` wrote",
+                                error_type="not_found")
+        snapshot = self.snapshot_dir() if self.root.is_dir() else None
+        if snapshot is None:
+            raise SpeechQAError(
+                f"{self.root} is not a speechqa warehouse (no `{CURRENT}` link to a snapshot in it); give the "
+                "folder `speechqa batch --out` wrote",
+                error_type="bad_warehouse",
+            )
+        return snapshot
+
+    def snapshot_metadata(self) -> dict:
+        """The current snapshot's _speechqa.json (what the runs that wrote it were); {} when none."""
+        return _read_meta(self.snapshot_dir())
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -143,13 +200,24 @@ class Warehouse:
 
     # ---- writing -------------------------------------------------------------------------
 
-    def commit(self, changes: Changes, *, snapshot_id: str, before_swap=None) -> Path:
+    def commit(self, changes: Changes, *, snapshot_id: str, before_swap=None, erase: bool = False) -> Path:
         """Write a new snapshot with `changes` applied and make it current in one rename.
-        `before_swap()` (tests) is called when everything is written but not yet visible."""
+        `before_swap()` (tests) is called when everything is written but not yet visible.
+        `erase`: remove every other snapshot once it is current (an erasure: the rows it deleted
+        must not stay readable in the snapshots kept for readers).
+        A warehouse that cannot be written (read-only, full disk) raises SpeechQAError
+        (warehouse_unwritable) and is left as it was."""
+        work = self.root / SNAPSHOTS / f"{snapshot_id}.tmp"
+        try:
+            return self._commit(changes, work, snapshot_id=snapshot_id, before_swap=before_swap, erase=erase)
+        except OSError as exc:
+            shutil.rmtree(work, ignore_errors=True)   # give back what the unfinished snapshot took
+            raise unwritable(self.root, exc) from None
+
+    def _commit(self, changes: Changes, work: Path, *, snapshot_id: str, before_swap, erase: bool) -> Path:
         old = self.snapshot_dir()
-        snapshots = self.root / SNAPSHOTS
+        snapshots = work.parent
         snapshots.mkdir(parents=True, exist_ok=True)
-        work = snapshots / f"{snapshot_id}.tmp"
         if work.exists():
             shutil.rmtree(work)
         work.mkdir()
@@ -159,15 +227,23 @@ class Warehouse:
             rows = changes.rows.get(table)
             deleted = set(changes.delete) | (set() if rows is None else set(rows.column("call_id").to_pylist()))
             self._write_partitioned(table, old, work, rows, deleted, delete_days, snapshot_id)
+            if not (work / table).exists():   # no rows at all: one empty file with the table's columns
+                before = [] if old is None else sorted((old / table).glob(f"*/{EMPTY_FILE}"))
+                if before:
+                    _link_tree(before[0].parent, work / table / _day_name(before[0].parent.name))
+                else:
+                    empty = changes.empty_schemas.get(table, table_schema(table)).empty_table()
+                    self._write_file(empty, work / table / _day_name(_utc_today()) / EMPTY_FILE, table=table)
         for table in SINGLE_FILE:
             if table in changes.replace:
                 self._write_file(changes.replace[table], work / table / f"{table}.parquet", table=table)
             elif old is not None and (old / table).exists():
                 _link_tree(old / table, work / table)
-        (work / "_speechqa.json").write_text(
-            json.dumps({"snapshot": snapshot_id, **self.metadata}, indent=1), encoding="utf-8"
+        carried = {k: v for k, v in _read_meta(old).items() if k in CARRIED_META}
+        (work / META_FILE).write_text(
+            json.dumps({"snapshot": snapshot_id, **carried, **self.metadata}, indent=1), encoding="utf-8"
         )
-        _fsync(work / "_speechqa.json")
+        _fsync(work / META_FILE)
         _fsync_folders(work)
         final = snapshots / snapshot_id
         os.rename(work, final)
@@ -175,7 +251,7 @@ class Warehouse:
         if before_swap is not None:
             before_swap()
         _swap_link(self.root / CURRENT, Path(SNAPSHOTS) / snapshot_id)
-        self._collect_garbage(keep={final.name, *([old.name] if old else [])})
+        self._collect_garbage(current=final, previous=None if erase or old is None else old, erase=erase)
         return final
 
     def clean_unfinished(self) -> None:
@@ -197,7 +273,8 @@ class Warehouse:
         for day_name in sorted(set(old_days) | set(by_day)):
             target = work / table / day_name
             if day_name not in by_day and day_name not in delete_days and len(old_days[day_name]) == 1:
-                _link_tree(old_days[day_name][0], target)   # untouched day: shared, not copied
+                if [f.name for f in _files(old_days[day_name][0])] != [EMPTY_FILE]:   # an empty table's file goes
+                    _link_tree(old_days[day_name][0], target)   # untouched day: shared, not copied
                 continue
             old_files = [f for folder in old_days.get(day_name, []) for f in _files(folder)]
             parts = [_without(_read_files([f], table=table), deleted) for f in old_files]
@@ -216,10 +293,34 @@ class Warehouse:
         )
         _fsync(path)
 
-    def _collect_garbage(self, *, keep: set[str]) -> None:
-        for path in (self.root / SNAPSHOTS).iterdir():
-            if path.name not in keep and not path.name.endswith(".tmp"):
-                shutil.rmtree(path, ignore_errors=True)
+    def _collect_garbage(self, *, current: Path, previous: Path | None, erase: bool) -> None:
+        """Remove the snapshots no reader should still be on: all but the current one, the one
+        before it, and those replaced less than KEEP_REPLACED_S ago (a snapshot is replaced when
+        the next one is written: its successor's _speechqa.json time). `erase`: all but the
+        current one."""
+        now = time.time()
+        finished = sorted((_written_s(p), p.name) for p in (self.root / SNAPSHOTS).iterdir()
+                          if not p.name.endswith(".tmp"))
+        keep = {current.name} | ({previous.name} if previous is not None else set())
+        if not erase:
+            keep |= {name for (_, name), (replaced, _) in zip(finished, finished[1:]) if now - replaced < KEEP_REPLACED_S}
+        for _, name in finished:
+            if name not in keep:
+                shutil.rmtree(self.root / SNAPSHOTS / name, ignore_errors=True)
+
+
+def unwritable(root: Path, exc: OSError) -> SpeechQAError:
+    """A warehouse that cannot be written, as one line that says why and what to do."""
+    import errno
+
+    why = exc.strerror or str(exc)
+    hint = {errno.ENOSPC: "free some space on its disk", errno.EDQUOT: "free some space or raise the quota",
+            errno.EROFS: "mount it writable, or give another folder",
+            errno.EACCES: "give the user running speechqa write access", errno.EPERM: "give the user running speechqa write access",
+            }.get(exc.errno, "check the disk and the folder's permissions")
+    where = f" ({exc.filename})" if getattr(exc, "filename", None) and str(exc.filename) != str(root) else ""
+    return SpeechQAError(f"{root}: the warehouse cannot be written: {why}{where}; {hint}. Readers keep the "
+                         "last commit that finished; run again when it is mended", error_type="warehouse_unwritable")
 
 
 def file_metadata(rows: pa.Table, table: str) -> dict[str, str]:
@@ -233,6 +334,25 @@ def file_metadata(rows: pa.Table, table: str) -> dict[str, str]:
             values = {v for v in rows.column(name).to_pylist() if v is not None}
             meta[name] = ",".join(sorted(values))
     return meta
+
+
+def _read_meta(snapshot: Path | None) -> dict:
+    try:
+        return json.loads((snapshot / META_FILE).read_text(encoding="utf-8")) if snapshot else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _written_s(snapshot: Path) -> float:
+    """When a snapshot was written (its _speechqa.json, the last file a commit writes)."""
+    try:
+        return (snapshot / META_FILE).stat().st_mtime
+    except OSError:
+        return snapshot.stat().st_mtime if snapshot.exists() else 0.0
+
+
+def _utc_today() -> date:
+    return datetime.now(timezone.utc).date()
 
 
 def _day_name(day: date | str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from batch_helpers import BAD, FILE_TIME, crash_on_mono, shown, make_folder, batch_config, write_call
+from batch_helpers import BAD, FILE_TIME, TEST_CONFIG, crash_on_mono, shown, make_folder, batch_config, write_call
 from speechqa.batch import Progress, run_batch
 from speechqa.names import DERIVED_KINDS, MEASURED_KINDS
 from speechqa.rescore import purge_warehouse, rescore_warehouse
@@ -484,3 +484,53 @@ def test_an_error_that_stops_the_run_commits_what_is_finished_and_marks_it_faile
     [row] = rows(tmp_path / "wh", "runs")
     assert row["status"] == "failed" and row["ended_utc"] is not None
     assert {c["source_path"] for c in rows(tmp_path / "wh", "calls")} == {"a.wav", "b.wav"}
+
+
+def test_purge_by_customer_is_an_erasure_with_the_batch_salt_only(first_run, tmp_path, capsys):
+    from speechqa.cli import main
+    from speechqa.errors import SpeechQAError
+
+    _, wh = copy_of(first_run, tmp_path)
+    config = batch_config()
+    other_salt = dataclasses.replace(config, batch=dataclasses.replace(
+        config.batch, sources=dataclasses.replace(config.batch.sources, customer_id_salt="")))
+    with pytest.raises(SpeechQAError, match="customer_id_salt is not the one") as info:   # it would match nothing
+        purge_warehouse(wh, customer="5550001", config=other_salt)
+    assert info.value.error_type == "bad_config"
+    keep = dataclasses.replace(config, batch=dataclasses.replace(
+        config.batch, sources=dataclasses.replace(config.batch.sources, customer_id="keep")))
+    with pytest.raises(SpeechQAError, match='stores customer ids as customer_id = "hash"'):
+        purge_warehouse(wh, customer="5550001", config=keep)
+    toml = tmp_path / "config.toml"
+    toml.write_text(TEST_CONFIG, encoding="utf-8")
+    assert main(["purge", str(wh), "--customer", "5550009", "--config", str(toml)]) == 1   # no such customer
+    assert "nothing was purged" in capsys.readouterr().err
+    # Given both, only the calls matching both go: 5550001's call is on the 22nd, not before it.
+    assert purge_warehouse(wh, customer="5550001", before=date(2026, 11, 22), config=config) == 0
+    doomed = next(r["call_id"] for r in rows(wh, "calls") if r["source_path"] == shown("sales/20261122-091500_ag1_5550001.wav"))
+    assert purge_warehouse(wh, customer="5550001", before=date(2026, 11, 23), config=config) == 1
+    # An erasure: no snapshot kept for readers still holds the call's rows.
+    snapshots = list((wh / ".snapshots").iterdir())
+    assert snapshots == [Warehouse(wh).snapshot_dir()]
+    for path in (wh / ".snapshots").rglob("*.parquet"):
+        table = pq.read_table(path)
+        assert "call_id" not in table.column_names or doomed not in table.column("call_id").to_pylist(), path
+
+
+def test_the_readme_says_purge_deletes_the_calls_matching_both():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### `speechqa purge"):readme.index("### `speechqa config")]
+    assert "and/or" not in section and "matching both" in section
+
+
+def test_a_new_warehouse_without_calls_or_words_reads_with_the_readme_views(first_run, tmp_path):
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "rec" / "notes.wav").write_text("not audio")   # the run's one call fails
+    run(tmp_path / "rec", tmp_path / "wh")
+    for wh in (tmp_path / "wh", first_run[0] / "wh"):   # no calls at all; no ASR, so no words
+        db = readme_views(wh)
+        assert db.sql("SELECT sum(calls) FROM agent_daily").fetchall() == [(len(rows(wh, "calls")) or None,)]
+        db.sql("SELECT * FROM queue_daily").fetchall()
+        for table in ("utterances", "words"):
+            assert db.sql(f"SELECT count(*) FROM read_parquet('{wh}/current/{table}/*/*.parquet', "
+                          "hive_partitioning = true, union_by_name = true)").fetchall() == [(0,)]
