@@ -22,7 +22,7 @@ from pathlib import Path
 
 from speechqa.config import Config, config_for_queue
 from speechqa.errors import SpeechQAError
-from speechqa.sources import CallSource, call_content_id, customer_id_policy, discover
+from speechqa.sources import CallSource, call_content_id, customer_id_policy, describe_ignored, discover
 from speechqa.names import STAGES
 from speechqa.stages import check_stage
 from speechqa.runs import model_id, new_run_id, run_row, runs_with
@@ -45,6 +45,7 @@ class RunSummary:
     audio_s: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
     failures: list[tuple[str, str, str]] = field(default_factory=list)   # (relpath, type, message)
+    ignored: list[str] = field(default_factory=list)   # what the walk passed over on purpose, a line per reason
 
     @property
     def exit_code(self) -> int:
@@ -58,6 +59,8 @@ class Progress:
     def failed_early(self, outcome: Outcome) -> None:
         """A file that failed before scoring (a lone leg, bad metadata, unreadable), told once
         `start` has been: one line each, like a call that fails."""
+    def note(self, line: str) -> None:
+        """Something the run did on purpose that a reader of its log should know (files passed over)."""
     def call_done(self, outcome: Outcome) -> None: ...
     def committed(self, snapshot: Path) -> None: ...
     def finish(self, summary: RunSummary) -> None: ...
@@ -103,12 +106,15 @@ def run_batch(
         run = _Run(warehouse, config, summary, root=root, since=since, model=model,
                    started=datetime.now(timezone.utc), before_swap=before_swap)
         start = time.perf_counter()
-        sources, problems = discover(root, options=config.batch.sources, since=since)
+        sources, problems, ignored = discover(root, options=config.batch.sources, since=since)
+        summary.ignored = describe_ignored(ignored)
         run.stage("discover", time.perf_counter() - start)
         start = time.perf_counter()
         jobs = run.plan(sources, problems, threads=threads)
         run.stage("hash", time.perf_counter() - start)
         progress.start(len(jobs), summary.skipped)
+        for line in summary.ignored:
+            progress.note(line)
         for outcome in run.pending:   # what plan() found failing: only failures are pending yet
             progress.failed_early(outcome)
         factory = executor_factory or (lambda t: local_executor(workers, t))

@@ -122,6 +122,7 @@ def summary_text(summary) -> str:
         lines += [f"  {cid:<24} failed in {fails} of {decided} decided call(s)" for cid, fails, decided in worst] or ["  none"]
     for relpath, error_type, message in summary.failures:
         lines.append(printable(f"FAILED [{error_type}] {message}"))
+    lines += [printable(line) for line in summary.ignored]
     return "\n".join(lines)
 
 

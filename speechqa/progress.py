@@ -53,6 +53,9 @@ class LogProgress(_Counting):
     def failed_early(self, outcome) -> None:
         self._say(f"{_stamp()} {outcome.relpath} FAILED {outcome.error_type}: {outcome.message}")
 
+    def note(self, line: str) -> None:
+        self._say(f"{_stamp()} {line}")
+
     def call_done(self, outcome) -> None:
         super().call_done(outcome)
         what = "scored" if outcome.ok else f"FAILED {outcome.error_type}: {outcome.message}"
@@ -71,6 +74,9 @@ class BarProgress(_Counting):
 
     def failed_early(self, outcome) -> None:
         self._above_bar([failure_line(outcome)])
+
+    def note(self, line: str) -> None:
+        self._above_bar([printable(line)])
 
     def call_done(self, outcome) -> None:
         super().call_done(outcome)

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from speechqa.audio import Recording, read_audio, read_two_legs
@@ -44,6 +45,22 @@ class SourceProblem:
     relpath: str
     error_type: str
     message: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A file or folder the walk passed over on purpose, and why: `hidden` (a name starting with
+    ".": partial copies, editor and sync files), `walked` (a link to a folder already walked: a
+    loop, or a second way into one folder). Not a failure: no error row; the batch says so."""
+
+    relpath: str
+    why: str
+
+
+class Discovery(NamedTuple):
+    calls: list[CallSource]
+    problems: list[SourceProblem]
+    ignored: list[Ignored]
 
 
 @dataclass(frozen=True)
@@ -84,11 +101,14 @@ class CallSource:
         return (self.relpath, self.size_bytes, self.mtime_ns)
 
 
-def discover(root: Path, *, options: SourceOptions,
-             since: datetime | None = None) -> tuple[list[CallSource], list[SourceProblem]]:
-    """The calls under `root` and the files that cannot be calls, both sorted by relpath.
+def discover(root: Path, *, options: SourceOptions, since: datetime | None = None) -> Discovery:
+    """The calls under `root`, the files that cannot be calls, and what was passed over on
+    purpose, each sorted by relpath.
 
-    Hidden files and folders (".name") and sidecars are skipped. `since` (timezone-aware) keeps
+    Links to folders are followed (a recorder's day folders are often links to other disks); a
+    link to a folder already walked is not walked again, so a loop ends. Hidden files and folders
+    (".name") are passed over and listed in `ignored`; sidecars and files of other extensions
+    are passed over silently. `since` (timezone-aware) keeps
     calls starting at or after it; it also drops leg problems whose call time is known to be
     earlier. A bad_metadata problem has no call time, so it is always reported.
     Raises SpeechQAError: bad_config for unusable options, not_found when `root` is no folder.
@@ -102,8 +122,8 @@ def discover(root: Path, *, options: SourceOptions,
         reason = "is not a folder" if root.exists() else "does not exist"
         raise SpeechQAError(f"{root} {reason}; pass the folder the recordings are in",
                             error_type="not_found")
-    calls, problems = [], []
-    for folder in _walk(root, rules, problems):
+    calls, problems, ignored = [], [], []
+    for folder in _walk(root, rules, problems, ignored):
         for unit in _units(folder, rules):
             call = _describe_or_problem(folder, unit, rules)
             if isinstance(call, SourceProblem):
@@ -117,7 +137,19 @@ def discover(root: Path, *, options: SourceOptions,
     calls = [dataclasses.replace(c, redacted_relpaths=tuple(_redact(c.relpath, p, rules) for p in c.relpaths)) for c in calls]
     problems = [SourceProblem(_redact(p.relpath, p.relpath, rules), p.error_type, _redact(p.relpath, p.message, rules))
                 for p in problems]
-    return sorted(calls, key=lambda c: c.relpath), sorted(problems, key=lambda p: p.relpath)
+    ignored = [Ignored(_redact(i.relpath, i.relpath, rules), _redact(i.relpath, i.why, rules)) for i in ignored]
+    return Discovery(sorted(calls, key=lambda c: c.relpath), sorted(problems, key=lambda p: p.relpath),
+                     sorted(ignored, key=lambda i: i.relpath))
+
+
+def describe_ignored(ignored: list[Ignored], *, most: int = 5) -> list[str]:
+    """One line per reason: how many, and the first few paths."""
+    lines = []
+    for why in sorted({i.why for i in ignored}):
+        paths = [i.relpath for i in ignored if i.why == why]
+        shown = ", ".join(paths[:most]) + (f" and {len(paths) - most} more" if len(paths) > most else "")
+        lines.append(f"ignored {len(paths)} {why}: {shown}")
+    return lines
 
 
 def _redact(relpath: str, text: str, rules: _Rules) -> str:
@@ -263,19 +295,50 @@ class _Unit:
     problem: SourceProblem | None = None
 
 
-def _walk(root: Path, rules: _Rules, problems: list[SourceProblem]):
+HIDDEN = "hidden file(s) or folder(s) (names starting with \".\"; rename them to score them)"
+WALKED = "link(s) to a folder already walked (a loop, or a second way into it)"
+
+
+def _walk(root: Path, rules: _Rules, problems: list[SourceProblem], ignored: list[Ignored]):
     def unlistable(exc: OSError) -> None:
         rel = Path(exc.filename).relative_to(root).as_posix()
         problems.append(SourceProblem(rel, "unreadable", f"folder {rel} cannot be listed "
                                       f"({exc.strerror}); check its permissions"))
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    def relpath(dirpath: str, name: str) -> str:
+        reldir = Path(dirpath).relative_to(root).as_posix()
+        return name if reldir == "." else f"{reldir}/{name}"
+
+    walked = {_folder_key(root)}
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable, followlinks=True):
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                ignored.append(Ignored(relpath(dirpath, d) + "/", HIDDEN))
+                continue
+            key = _folder_key(Path(dirpath) / d)
+            if key in walked:
+                ignored.append(Ignored(relpath(dirpath, d) + "/", WALKED))
+                continue
+            walked.add(key)
+            keep.append(d)
+        dirnames[:] = keep
+        ignored.extend(Ignored(relpath(dirpath, f), HIDDEN) for f in filenames
+                       if f.startswith(".") and _is_audio(f.lstrip("."), rules.extensions))
         names = frozenset(f for f in filenames if not f.startswith("."))
         audio = tuple(sorted(f for f in names if _is_audio(f, rules.extensions)))
         if audio:
             reldir = Path(dirpath).relative_to(root).as_posix()
             yield _Folder(Path(dirpath), "" if reldir == "." else reldir, audio, names)
+
+
+def _folder_key(path: Path) -> tuple[int, int] | Path:
+    """What makes a folder the same folder, by whatever path it is reached: device and inode."""
+    try:
+        st = path.stat()
+    except OSError:
+        return path   # unlistable anyway: os.walk reports it
+    return (st.st_dev, st.st_ino)
 
 
 def _is_audio(name: str, extensions: frozenset[str]) -> bool:

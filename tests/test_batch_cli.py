@@ -161,3 +161,20 @@ def test_a_file_name_cannot_forge_log_lines_or_drive_the_terminal(tmp_path, caps
     assert main(["score", str(next(rec.iterdir()))]) == 1
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "\x1b" not in err and "evil\\n" in err
+
+
+def test_a_linked_folder_is_scored_and_hidden_files_are_told(tmp_path, capsys):
+    import os
+
+    from batch_helpers import write_call
+
+    write_call(tmp_path / "disk2/day/a.wav", seconds=8)
+    write_call(tmp_path / "rec/.partial.wav", seconds=8, offset_s=8)
+    os.symlink(tmp_path / "disk2/day", tmp_path / "rec/day")
+    config = tmp_path / "config.toml"
+    config.write_text(TEST_CONFIG, encoding="utf-8")
+    assert main(["batch", str(tmp_path / "rec"), "--out", str(tmp_path / "wh"), "--config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert [r["source_path"] for r in rows(tmp_path / "wh", "calls")] == ["day/a.wav"]
+    told = 'ignored 1 hidden file(s) or folder(s) (names starting with "."; rename them to score them): .partial.wav'
+    assert told in err and told in out

@@ -35,7 +35,7 @@ def write(path, *, sr=8000, seconds=0.5, freq_hz=440.0, channels=1, subtype="PCM
 
 
 def found(root, options=SourceOptions(), **kwargs):
-    calls, problems = discover(root, options=options, **kwargs)
+    calls, problems, _ = discover(root, options=options, **kwargs)
     return {c.relpath: c for c in calls}, {p.relpath: p for p in problems}
 
 
@@ -115,6 +115,10 @@ def test_hidden_files_sidecars_and_other_extensions_are_ignored(tmp_path):
     (tmp_path / "orphan.json").write_text("{}")
     calls, problems = found(tmp_path)
     assert problems == {} and list(calls) == ["LOUD.WAV", "keep.wav"]
+    # ... but not without a word: the hidden audio file and the hidden folder are listed
+    ignored = discover(tmp_path, options=SourceOptions()).ignored
+    assert [(i.relpath, i.why.split(" (")[0]) for i in ignored] == [(".cache/", "hidden file(s) or folder(s)"),
+                                                                     (".hidden.wav", "hidden file(s) or folder(s)")]
     only_upper = found(tmp_path, SourceOptions(extensions=(".WAV",)))[0]
     assert list(only_upper) == ["LOUD.WAV", "keep.wav"]
     assert found(tmp_path, SourceOptions(extensions=("flac",)))[0] == {}
@@ -345,3 +349,24 @@ def test_a_dangling_link_is_a_problem_not_a_stop(tmp_path):
     os.symlink(tmp_path / "missing.wav", tmp_path / "a.wav")
     calls, problems = found(tmp_path)
     assert list(calls) == ["b.wav"] and problems["a.wav"].error_type == "not_found"
+
+
+def test_a_linked_folder_is_walked_and_a_loop_ends(tmp_path):
+    rec, elsewhere = tmp_path / "rec", tmp_path / "disk2" / "2026-11-22"
+    write(rec / "a.wav")
+    write(elsewhere / "b.wav")
+    os.symlink(elsewhere, rec / "today")          # a day folder on another disk
+    os.symlink(rec, elsewhere / "back")         # and a link back up: a loop
+    calls, problems = found(rec)
+    assert list(calls) == ["a.wav", "today/b.wav"] and problems == {}
+    ignored = discover(rec, options=SourceOptions()).ignored
+    assert [i.relpath for i in ignored] == ["today/back/"] and "already walked" in ignored[0].why
+
+
+def test_ignored_files_are_told_without_the_customer_id(tmp_path):
+    from speechqa.sources import describe_ignored
+
+    write(tmp_path / "x/.20261122-091500_ag1_5550001.wav")
+    options = SourceOptions(filename_pattern=r"_(?P<customer_id>\d{7})", customer_id="drop")
+    [line] = describe_ignored(discover(tmp_path, options=options).ignored)
+    assert line.startswith("ignored 1 hidden file(s) or folder(s)") and "5550001" not in line and "[customer]" in line
