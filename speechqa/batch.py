@@ -314,6 +314,8 @@ class _Run:
             self.summary.failed += 1
             self.summary.failures.append((outcome.relpath, outcome.error_type, outcome.message))
             log.info("%s: %s: %s", outcome.relpath, outcome.error_type, outcome.message)
+        for note in outcome.warnings:   # the progress shows them; a library user hears them here
+            log.info("%s: %s", outcome.relpath, note)
         self.pending.append(outcome)
 
     def due(self, interval_s: float) -> bool:

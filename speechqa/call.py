@@ -37,6 +37,7 @@ class CallResult:
     measure_hash: str
     score_hash: str
     speechqa_version: str = __version__
+    notes: tuple[str, ...] = ()  # what the reader noticed about the file, without its path (speechqa.audio)
 
     @property
     def metrics(self) -> dict[str, float | int | None]:
@@ -80,6 +81,7 @@ def score_recording(recording: Recording, *, call_id: str, config: Config, trans
         assessment=assessment,
         measure_hash=config.measure_hash,
         score_hash=config.score_hash,
+        notes=recording.notes,
     )
 
 

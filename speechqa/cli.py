@@ -194,6 +194,8 @@ def _score(paths: list[str], cfg, *, as_json: bool, traceback: bool, visuals: di
                 print(json.dumps({"path": path, "error_type": error_type, "error": message}, ensure_ascii=False))
             print(printable(f"Error [{error_type}]: {message}"), file=sys.stderr)
             continue
+        for note in result.notes:   # what the reader noticed about the file (a header that disagrees)
+            print(printable(f"speechqa: warning: {path}: {note}"), file=sys.stderr)
         if as_json:
             print(json.dumps(to_json(result), ensure_ascii=False))
         else:

@@ -368,7 +368,9 @@ def _party_utterances(said, transcript, channel_of, samples, sr, speech, transcr
 def _recording_flags(recording: Recording, *, options) -> dict:
     """The quality flags that need only the samples (Quality's fields up to crosstalk)."""
     samples, sr = recording.samples, recording.sample_rate_hz
-    share = max(clipping_share(ch) for ch in samples)
+    # Counted by the reader before it removed DC (an offset moves a clipped plateau off full
+    # scale); a Recording made in memory is counted here.
+    share = recording.clipping_share if recording.clipping_share is not None else max(clipping_share(ch) for ch in samples)
     flags = {
         "narrowband": recording.source_sample_rate_hz <= 8000
         or max(high_band_share(ch, sr) for ch in samples) < options.narrowband_max_share,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from speechqa import __version__
 from speechqa.config import Config
+from speechqa.model_path import find_model
 from speechqa.tables import to_table
 from speechqa.warehouse import Warehouse
 
@@ -26,9 +27,10 @@ def model_id(config: Config) -> str:
     asr = config.measure.asr
     if not asr.enabled:
         return "none"
-    weights = Path(asr.model) / "model.bin"
-    if not weights.is_file():
+    folder = find_model(asr.model)   # as the recogniser finds it, from any working directory
+    if folder is None:
         return asr.model
+    weights = folder / "model.bin"
     stat = weights.stat()
     return f"{Path(asr.model).name}:{_sha256_prefix(str(weights), stat.st_size, stat.st_mtime_ns)}"
 

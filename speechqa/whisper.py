@@ -45,10 +45,13 @@ def load_asr_model(model: str, *, compute_type: str = "int8", threads: int = 0):
         from faster_whisper import WhisperModel
     except ImportError as exc:
         raise SpeechQAError(f"faster-whisper is not installed ({exc}); pip install faster-whisper", error_type="model_missing") from None
-    path = Path(model)
-    looks_like_path = path.is_absolute() or "/" in model or model.startswith(".")
-    if looks_like_path and not (path / "model.bin").is_file():
-        raise SpeechQAError(f"no Whisper model at {model}: {MODEL_HELP}", error_type="model_missing")
+    from speechqa.model_path import find_model, where_looked
+
+    looks_like_path = Path(model).is_absolute() or "/" in model or model.startswith((".", "~"))
+    path = find_model(model) if looks_like_path else Path(model)
+    if path is None:
+        raise SpeechQAError(f"no Whisper model at {model} (looked in {where_looked(model)}): {MODEL_HELP}",
+                            error_type="model_missing")
     try:
         if looks_like_path:
             return WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=threads)

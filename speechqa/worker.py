@@ -112,7 +112,8 @@ def process_call(job: Job) -> Outcome:
         records = call_records(
             result, source=job.source, override=job.override, run_id=job.run_id, model_id=job.model_id,
         )
-        return Outcome(job.call_id, relpath, records=records, audio_s=recording.duration_s, stages=stages)
+        return Outcome(job.call_id, relpath, records=records, audio_s=recording.duration_s, stages=stages,
+                       warnings=tuple(_relative(note, job) for note in recording.notes))
     except SpeechQAError as exc:
         return Outcome(job.call_id, relpath, error_type=exc.error_type, message=_relative(str(exc), job), stages=stages)
     except Exception as exc:  # a bug: the call gets an error row and the batch goes on
