@@ -66,7 +66,7 @@ def judge(derived, criteria: tuple[Criterion, ...]) -> tuple[Verdict, ...]:
         elif support is not None and support < c.min_support:
             verdict, note = "abstain", f"{_SUPPORT}{support:g} < {c.min_support:g}"
         else:
-            verdict, note = ("pass" if _passes(c, value) else "fail"), derived.notes.get(c.metric, "")
+            verdict, note = ("pass" if passes(c, value) else "fail"), derived.notes.get(c.metric, "")
         verdicts.append(
             Verdict(
                 id=c.id, label=c.label, metric=c.metric, value=value, threshold=c.threshold,
@@ -119,7 +119,8 @@ def _abstentions(verdicts: Sequence[Verdict], weight_all: float) -> tuple[Absten
     return tuple(sorted(found, key=lambda a: -a.weight))
 
 
-def _passes(c: Criterion, value: float) -> bool:
+def passes(c: Criterion, value: float) -> bool:
+    """Whether value passes c (a Criterion, or a Verdict: both carry direction and threshold)."""
     if c.direction == "min":
         return value >= c.threshold
     if c.direction == "max":

@@ -1,0 +1,59 @@
+"""The validity suite's results as Markdown tables (the README's validity section)."""
+
+from __future__ import annotations
+
+from benchmarks.validity.suite import Call, Outcome, Skipped, Step, _fmt, tolerance
+
+
+def _cell(items) -> str:
+    items = list(items)
+    return "; ".join(items) if items else "none"
+
+
+def perturbation_table(outcomes: list[Outcome | Skipped]) -> str:
+    rows = ["| perturbation | metric moved (expected) | criteria changed | expected verdicts | "
+            "other metrics beyond tolerance | holds |",
+            "|---|---|---|---|---|---|"]
+    for o in outcomes:
+        if isinstance(o, Skipped):
+            rows.append(f"| {o.case.what} | skipped: {o.reason} | | | | |")
+            continue
+        moved = [f"{e.metric} {e.moved(b, a)} ({e.describe()})" for e, b, a, _ in o.moved]
+        changed = [f"{c}: {b} -> {a}" for c, b, a in o.changed]
+        expected = [f"{c} {v}" + (" (already)" if (c, v) in o.already else "")
+                    for c, v in o.targets.items()]
+        others = list(o.others)
+        rows.append(f"| {o.case.what} | {_cell(moved)} | {_cell(changed)} | {_cell(expected) if expected else 'no change'} "
+                    f"| {_cell(others)} | {'yes' if o.ok else 'NO: ' + '; '.join(o.problems)} |")
+    return "\n".join(rows)
+
+
+def ladder_table(call: Call, steps: list[Step]) -> str:
+    rows = ["| rung | what | SNR measured (dB) | ASR confidence | words | criteria changed | decided -> other decision |",
+            "|---|---|---|---|---|---|---|",
+            f"| clean | as recorded | {_fmt(call.metric('snr_db'))} | {_fmt(call.metric('asr_confidence'))} "
+            f"| {_fmt(call.metric('words_total'))} | | |"]
+    for s in steps:
+        m = s.result.metrics
+        changed = [f"{c}: {b} -> {a}" for c, b, a in s.changed]
+        rows.append(f"| {s.name} | {s.note} | {_fmt(m['snr_db'])} | {_fmt(m['asr_confidence'])} | {_fmt(m['words_total'])} "
+                    f"| {_cell(changed)} | {_cell(s.flipped)} |")
+    return "\n".join(rows)
+
+
+def holds_table(call: Call, noise: list[Step], codecs: list[Step]) -> str:
+    """For each followed metric: the tolerance, the lowest SNR down to which it held at every
+    rung, and whether it held through each codec."""
+    header = "| metric | clean | tolerance | holds down to SNR | " + " | ".join(s.name for s in codecs) + " |"
+    rows = [header, "|" + "---|" * (4 + len(codecs))]
+    for metric in (noise or codecs)[0].held:
+        clean = call.metric(metric)
+        down_to = "not at " + noise[0].note if noise and not noise[0].held[metric] else ""
+        for s in noise:
+            if not s.held[metric]:
+                break
+            down_to = s.note.replace("SNR ", "")
+        marks = ["yes" if s.held[metric] else _fmt(s.result.metrics[metric]) for s in codecs]
+        tol = "n/a" if clean is None else f"±{tolerance(metric, clean):.3g}"
+        rows.append(f"| {metric} | {_fmt(clean)} | {tol} | {down_to} | " + " | ".join(marks) + " |")
+    return "\n".join(rows)
