@@ -23,8 +23,8 @@ from pathlib import Path
 from speechqa.errors import SpeechQAError
 from speechqa.names import AGENT_CHOICES, AUTO
 from speechqa.options import (
-    CUSTOMER_ID_MODES, AsrOptions, Criterion, DiarizeOptions, PiiOptions, PitchOptions, QualityOptions, RateOptions, ScriptOptions,
-    SourceOptions, TimingOptions, TurnOptions, VadOptions,
+    CUSTOMER_ID_MODES, ArousalOptions, AsrOptions, Criterion, DiarizeOptions, EmphasisOptions, PiiOptions, PitchOptions,
+    QualityOptions, RateOptions, ScriptOptions, SourceOptions, TimingOptions, TurnOptions, VadOptions,
 )
 
 log = logging.getLogger("speechqa")
@@ -64,6 +64,8 @@ class ScoreConfig:
     timing: TimingOptions = field(default_factory=TimingOptions)
     rate: RateOptions = field(default_factory=RateOptions)
     script: ScriptOptions = field(default_factory=ScriptOptions)
+    arousal: ArousalOptions = field(default_factory=ArousalOptions)
+    emphasis: EmphasisOptions = field(default_factory=EmphasisOptions)
     # Phrases added to the shipped lexicons: {language: {category: [phrase, ...]}}
     lexicon: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     criteria: tuple[Criterion, ...] = ()

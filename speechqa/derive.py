@@ -24,6 +24,7 @@ from speechqa.metrics import conform
 from speechqa.names import BACKCHANNEL, CALL, INTERRUPTION, OVERTALK, PARTIES, PAUSE, SILENCE
 from speechqa.rate import match_slope_per_min
 from speechqa.timeline import SILENCE_METRICS, TIMING_METRICS, Event, analyse_conversation, silence_metrics, total_s, union
+from speechqa.voice import AROUSAL_METRICS, EMPHASIS_METRICS, arousal_metrics, emphasis_metrics
 from speechqa.words import CALL_WORD_METRICS, WORD_METRICS, call_word_metrics, word_metrics
 
 MONO_REASON = "mono recording not split into agent and caller: diarization is off ([measure.diarize] enabled = false)"
@@ -86,12 +87,21 @@ def _derive_two_party(m: Measurement, score: ScoreConfig) -> Derived:
         values.update(words.metrics)
         produced += WORD_METRICS
         word_evidence, notes = words.evidence, words.notes
+    voice = [arousal_metrics(m.turns, speech, options=score.arousal)]
+    produced += AROUSAL_METRICS
+    if m.transcribed:
+        voice.append(emphasis_metrics(m.utterances, turns, speech, language=m.language, options=score.emphasis))
+        produced += EMPHASIS_METRICS
+    why = {}
+    for v in voice:
+        values.update(v.metrics)
+        word_evidence, notes, why = {**word_evidence, **v.evidence}, {**notes, **v.notes}, {**why, **v.reasons}
     reasons = {}
     if m.diarized:
         reasons = {name: OVERLAP_REASON for name in OVERLAP_METRICS if name in values}
         values.update(dict.fromkeys(reasons))
     metrics = conform(values, produced=produced)
-    unmeasured = {name: reasons.get(name, TOO_LITTLE_REASON) if name in values else NO_ASR_REASON
+    unmeasured = {name: reasons.get(name, why.get(name, TOO_LITTLE_REASON)) if name in values else NO_ASR_REASON
                   for name, v in metrics.items() if v is None}
     evidence = {**_evidence(conversation.events, turns, pairs, slow_reply_s=score.timing.slow_reply_s), **word_evidence}
     return Derived(

@@ -19,13 +19,14 @@ import numpy as np
 from speechqa.audio import Recording, require_signal
 from speechqa.config import MeasureConfig
 from speechqa.errors import SpeechQAError
+from speechqa.features.emphasis import word_acoustics
 from speechqa.features.loudness import active_speech_level, integrated_loudness
 from speechqa.features.pitch import PitchTrack, pitch_stats, track_pitch
 from speechqa.features.vad import detect_speech_with_floor, load_vad_model
 from speechqa.lexicon import load_lexicon
 from speechqa.diarize import Diarization, diarize, split_by_speaker
 from speechqa.names import AUTO, CALL, CHANNELS, PARTIES
-from speechqa.pii import mask_utterances
+from speechqa.pii import PLACEHOLDERS, mask_utterances
 from speechqa.quality import Quality, channel_correlation, clipping_share, high_band_share, leak_intervals
 from speechqa.roles import Roles, assign_roles, first_speaker, is_outbound
 from speechqa.stages import StageHook, no_hook, timed
@@ -271,6 +272,7 @@ def _measure_parties(recording, samples, tracks, flags, *, roles, channel_of, sp
             utterances = tuple(mask_utterances(
                 _party_utterances(said, transcript, channel_of, samples, sr, speech, transcriber, measure), options=measure.pii
             ))
+            utterances = _with_word_acoustics(utterances, samples, sr, tracks, channel_of, offsets_db)
     with timed(hook, "timeline"):
         turns, backchannels = find_turns(speech, options=measure.turns)
     if diarization is not None:
@@ -363,6 +365,24 @@ def _party_utterances(said, transcript, channel_of, samples, sr, speech, transcr
         else:
             utterances += [dataclasses.replace(u, party=party) for u in said[party]]
     return sorted(utterances, key=lambda u: u.start_s)
+
+
+def _with_word_acoustics(utterances, samples, sr, tracks, channel_of, offsets_db) -> tuple[Utterance, ...]:
+    """Each word with its F0 peak and peak level from its party's channel (gain offset applied),
+    for emphasis (speechqa.features.emphasis). A masked placeholder gets none: its time spans
+    several words."""
+    out = []
+    for u in utterances:
+        ch = channel_of[u.party]
+        found = word_acoustics(samples[ch], sr, tracks[ch].pitch, [w.start_s for w in u.words], [w.end_s for w in u.words])
+        words = tuple(
+            w if any(ph in w.text for ph in PLACEHOLDERS.values()) else dataclasses.replace(
+                w, f0_peak_hz=float(f0) if np.isfinite(f0) else None,
+                level_dbfs=float(level) + offsets_db[ch] if np.isfinite(level) else None)
+            for w, f0, level in zip(u.words, found.f0_peak_hz, found.level_dbfs)
+        )
+        out.append(dataclasses.replace(u, words=words))
+    return tuple(out)
 
 
 def _recording_flags(recording: Recording, *, options) -> dict:

@@ -67,6 +67,11 @@ def _build() -> tuple[MetricSpec, ...]:
         *_party("{p}_pause_median_s", "float", "median length of the {p}'s pauses", "{p}_talk_s"),
         *_party("{p}_long_pauses", "int", "the {p}'s pauses >= long_pause_s", "{p}_talk_s"),
         MetricSpec("snr_db", "float", "speech level over noise floor, the worse channel", None),
+        *_party("{p}_arousal_turns", "int", "the {p}'s turns assessed for arousal (two cues of level, F0, articulation rate measured against the {p}'s own median)", None),
+        *_party("{p}_raised_turns", "int", "the {p}'s raised turns: two cues or more at z >= z_raised over the {p}'s own median", "{p}_arousal_turns"),
+        *_party("{p}_raised_share", "float", "share of the {p}'s speech in assessed turns that is in raised turns", "{p}_arousal_turns"),
+        MetricSpec("agent_answers_to_raised", "int", "assessed agent turns that directly answer a raised caller turn", None),
+        MetricSpec("agent_raised_share_answering_raised", "float", "share of the agent's speech in turns answering a raised caller turn that is in raised turns", "agent_answers_to_raised"),
     ]
     return tuple(specs)
 
@@ -98,6 +103,13 @@ def _words() -> tuple[MetricSpec, ...]:
         MetricSpec("agent_silences_after_question", "int", "caller questions followed by silence over question_silence_s", "agent_words"),
         MetricSpec("agent_interruptions_in_question", "int", "agent interruptions that start inside a caller's question", "agent_words"),
         MetricSpec("agent_backchannels_in_caller_turns", "int", "agent backchannels inside caller turns (active listening)", "agent_words"),
+        *_party("{p}_emphasis_words", "int", "the {p}'s words assessed for prominence (two cues of F0 peak, level, duration measured against their neighbours)", None),
+        *_party("{p}_prominent_words", "int", "the {p}'s prominent words: two cues or more standing out against the neighbours in the utterance", "{p}_emphasis_words"),
+        *_party("{p}_prominent_per_min", "float", "the {p}'s prominent words per minute of its assessed utterances", "{p}_emphasis_words"),
+        *_party("{p}_emphasis_utterances", "int", "the {p}'s utterances assessed for prominence (min_words assessed words or more)", None),
+        *_party("{p}_emphasis_utterance_share", "float", "share of the {p}'s assessed utterances with at least one prominent word", "{p}_emphasis_utterances"),
+        MetricSpec("agent_long_turns", "int", "agent turns of flat_turn_min_s or more with min_words assessed words", None),
+        MetricSpec("agent_flat_turn_share", "float", "share of the agent's long turns with no prominent word (flat delivery)", "agent_long_turns"),
     ]
     return tuple(specs)
 

@@ -261,6 +261,57 @@ class RateOptions:
 
 
 @dataclass(frozen=True)
+class ArousalOptions:
+    """When a turn reads raised against its party's own call median (speechqa.features.arousal)."""
+
+    z_raised: float = 1.5              # a cue is up at this many robust SDs over the party's median
+    min_cues: int = 2                  # of level, F0 and articulation rate, this many up at once
+    level_spread_min_db: float = 2.0   # the robust SD is never taken as less than this (so >= 3 dB at z 1.5)
+    f0_spread_min_st: float = 1.0      # (>= 1.5 semitones at z 1.5)
+    rate_spread_min: float = 0.1       # natural log of the rate ratio (>= 16 % faster at z 1.5)
+    min_turns: int = 5                 # a cue's median needs this many of the party's turns measuring it
+    rate_min_words: int = 5            # a turn's articulation rate counts as a cue from this many words
+
+    def __post_init__(self):
+        if not 1 <= self.min_cues <= 3:
+            raise ValueError(f"arousal min_cues = {self.min_cues!r}; use 1 to 3 (of level, F0 and rate)")
+        if self.min_turns < 2:
+            raise ValueError(f"arousal min_turns = {self.min_turns!r}; a median to rise over needs 2 turns or more")
+        for name in ("z_raised", "level_spread_min_db", "f0_spread_min_st", "rate_spread_min"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"arousal {name} = {getattr(self, name)!r} must be positive")
+
+
+@dataclass(frozen=True)
+class EmphasisOptions:
+    """When a word stands out against its neighbours (speechqa.features.emphasis), and when an
+    agent turn counts as long enough to need emphasis."""
+
+    neighbours: int = 3                # words on each side of a word that it is compared with
+    min_neighbours: int = 2            # a cue needs this many neighbours measuring it
+    f0_rise_st: float = 2.0            # F0 peak over the neighbours' median
+    level_rise_db: float = 3.0         # peak level over the neighbours' median
+    duration_ratio: float = 1.4        # duration per syllable over the neighbours' median
+    min_cues: int = 2                  # of the three, this many at once
+    min_words: int = 4                 # an utterance is assessed from this many words
+    flat_turn_min_s: float = 10.0      # an agent turn this long with no prominent word is flat
+
+    def __post_init__(self):
+        if not 1 <= self.min_cues <= 3:
+            raise ValueError(f"emphasis min_cues = {self.min_cues!r}; use 1 to 3 (of F0, level and duration)")
+        if self.neighbours < 1 or not 1 <= self.min_neighbours <= 2 * self.neighbours:
+            raise ValueError(f"emphasis neighbours = {self.neighbours!r}, min_neighbours = {self.min_neighbours!r}; "
+                             "use neighbours >= 1 and 1 <= min_neighbours <= 2 x neighbours")
+        if self.min_words < 2:
+            raise ValueError(f"emphasis min_words = {self.min_words!r}; a word needs neighbours: use 2 or more")
+        if not self.duration_ratio > 1:
+            raise ValueError(f"emphasis duration_ratio = {self.duration_ratio!r}; use a ratio over 1, e.g. 1.4")
+        for name in ("f0_rise_st", "level_rise_db", "flat_turn_min_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"emphasis {name} = {getattr(self, name)!r} must be positive")
+
+
+@dataclass(frozen=True)
 class Criterion:
     id: str
     metric: str

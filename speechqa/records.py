@@ -78,7 +78,8 @@ def call_records(result, *, source, override: str | None, run_id: str, model_id:
         ],
         "words": [
             {**key, "utterance_index": i, "word_index": j, "party": u.party, "start_s": w.start_s,
-             "end_s": w.end_s, "text": w.text, "probability": w.probability, **measured, "model_id": model_id}
+             "end_s": w.end_s, "text": w.text, "probability": w.probability, "f0_peak_hz": w.f0_peak_hz,
+             "level_dbfs": w.level_dbfs, **measured, "model_id": model_id}
             for i, u in enumerate(m.utterances)
             for j, w in enumerate(u.words)
         ],
@@ -163,7 +164,8 @@ def read_measurement(call: dict, timeline: list[dict], utterances: list[dict], w
               for p in (PARTIES if split else (CALL,))}
     words_of = defaultdict(list)
     for w in sorted(words, key=lambda w: (w["utterance_index"], w["word_index"])):
-        words_of[w["utterance_index"]].append(Word(w["text"], w["start_s"], w["end_s"], w["probability"]))
+        words_of[w["utterance_index"]].append(Word(w["text"], w["start_s"], w["end_s"], w["probability"],
+                                                   w.get("f0_peak_hz"), w.get("level_dbfs")))
     said = tuple(
         Utterance(u["party"], u["start_s"], u["end_s"], u["text"], u["avg_logprob"], u["language"],
                   tuple(words_of[u["utterance_index"]]))

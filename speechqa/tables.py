@@ -138,6 +138,8 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("end_s", pa.float64()),
         ("text", pa.string()),
         ("probability", pa.float64()),
+        ("f0_peak_hz", pa.float64()),          # the word's F0 peak (90th percentile of its voiced frames); null: too few
+        ("level_dbfs", pa.float64()),          # its loudest 30 ms frame, gain offset applied (emphasis)
         ("measure_hash", pa.string()),
         ("model_id", pa.string()),
     ],

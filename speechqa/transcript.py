@@ -12,6 +12,10 @@ class Word:
     start_s: float
     end_s: float
     probability: float   # the recogniser's confidence, 0..1
+    # Measured from the audio under the word's time (speechqa.features.emphasis); None when not
+    # measured (no audio, too few voiced frames, a masked placeholder).
+    f0_peak_hz: float | None = None
+    level_dbfs: float | None = None
 
 
 @dataclass(frozen=True)
