@@ -21,9 +21,12 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 if hasattr(os, "sched_setaffinity"):
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
-from benchmarks import bench_asr, bench_diarize, bench_measure, bench_memory, bench_rate, bench_report, bench_speaker, bench_vad  # noqa: E402
+from benchmarks import (  # noqa: E402
+    bench_asr, bench_diarize, bench_measure, bench_memory, bench_rate, bench_report, bench_speaker, bench_vad, bench_voice,
+)
 
-for bench in (bench_measure, bench_vad, bench_speaker, bench_diarize, bench_asr, bench_rate, bench_memory, bench_report):
+for bench in (bench_measure, bench_vad, bench_speaker, bench_diarize, bench_asr, bench_rate, bench_memory, bench_report,
+              bench_voice):
     print(f"== {bench.__name__}", flush=True)
     status |= bench.main([])
 sys.exit(status)
