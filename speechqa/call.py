@@ -89,6 +89,6 @@ def assess(measurement: Measurement, *, score: ScoreConfig) -> Assessment:
     """Derive and judge: what `score_call` does after measuring, and all `rescore` does to a
     Measurement read back from the warehouse (speechqa.records)."""
     derived = derive(measurement, score=score)
-    verdicts = judge(derived, score.criteria)
+    verdicts = judge(derived, score.criteria, quality=score.quality)
     return Assessment(derived=derived, verdicts=verdicts,
                       score=total_score(verdicts, min_decided_weight=score.min_decided_weight))

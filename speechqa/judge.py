@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from speechqa.metrics import BY_NAME
-from speechqa.options import Criterion
+from speechqa.metrics import BY_NAME, WORD_METRIC_NAMES
+from speechqa.options import Criterion, QualityGate
 
 NOT_SCORED = "too little could be measured"
 _SUPPORT = "too little support: "   # the start of judge's note for a criterion under its min_support
@@ -52,17 +52,21 @@ class Score:
     abstentions: tuple[Abstention, ...]   # why criteria abstained, most weight first
 
 
-def judge(derived, criteria: tuple[Criterion, ...]) -> tuple[Verdict, ...]:
+def judge(derived, criteria: tuple[Criterion, ...], *, quality: QualityGate = QualityGate()) -> tuple[Verdict, ...]:
     """One verdict per criterion from a call's derived figures (a speechqa.derive.Derived:
-    metrics, unmeasured, evidence, notes)."""
+    metrics, unmeasured, evidence, notes). A criterion abstains when its metric is unmeasured,
+    when the call's quality figures fall under `quality`, or when its support is too small."""
     metrics = derived.metrics
     verdicts = []
     for c in criteria:
         value = metrics[c.metric]
         spec = BY_NAME[c.metric]
         support = metrics[spec.support] if spec.support else None
+        poor = quality.poor(metrics, words=c.metric in WORD_METRIC_NAMES)
         if value is None:
             verdict, note = "abstain", derived.unmeasured.get(c.metric, "not measured")
+        elif poor:
+            verdict, note = "abstain", poor
         elif support is not None and support < c.min_support:
             verdict, note = "abstain", f"{_SUPPORT}{support:g} < {c.min_support:g}"
         else:

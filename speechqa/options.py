@@ -255,6 +255,35 @@ class ScriptOptions:
         _require_positive_seconds(self, "script")
 
 @dataclass(frozen=True)
+class QualityGate:
+    """Where a call's own quality figures say its measurements cannot be trusted, its criteria
+    abstain instead of passing or failing on them. The validity suite's noise ladder
+    (README, "Validity") set the default: on lca49, phone-band noise that left 11 dB of measured
+    SNR flipped nine criteria between pass and fail; at 15.6 dB the word criteria still flipped
+    with the recogniser, but the acoustic ones held."""
+
+    min_snr_db: float = 15.0          # under it (snr_db, the worse channel) every criterion abstains; 0: off
+    min_asr_confidence: float = 0.0   # under it (asr_confidence) the word criteria abstain; 0: off
+
+    def __post_init__(self):
+        if not (math.isfinite(self.min_snr_db) and self.min_snr_db >= 0):
+            raise ValueError(f"score.quality.min_snr_db = {self.min_snr_db!r}; use dB >= 0 (0 turns the gate off)")
+        if not 0.0 <= self.min_asr_confidence <= 1.0:
+            raise ValueError(f"score.quality.min_asr_confidence = {self.min_asr_confidence!r}; use 0..1 (0 turns it off)")
+
+    def poor(self, metrics: dict, *, words: bool) -> str | None:
+        """Why a criterion on these metrics cannot be trusted (words: it rests on the transcript); None: it can."""
+        snr = metrics.get("snr_db")
+        if snr is not None and snr < self.min_snr_db:
+            return f"poor recording: SNR {snr:.1f} dB < [score.quality] min_snr_db {self.min_snr_db:g}"
+        confidence = metrics.get("asr_confidence")
+        if words and confidence is not None and confidence < self.min_asr_confidence:
+            return (f"poor transcript: recogniser confidence {confidence:.2f} < "
+                    f"[score.quality] min_asr_confidence {self.min_asr_confidence:g}")
+        return None
+
+
+@dataclass(frozen=True)
 class RateOptions:
     min_speech_s: float = 5.0   # a party's rate needs this much articulation time
     min_pair_words: int = 3     # a caller->agent turn pair's rate ratio needs this many words per turn

@@ -5,7 +5,7 @@ import pytest
 from speechqa.derive import Derived
 from speechqa.judge import judge, total_score
 from speechqa.metrics import METRIC_NAMES
-from speechqa.options import Criterion
+from speechqa.options import Criterion, QualityGate
 
 
 def crit(id, metric, direction, threshold, **kw):
@@ -24,7 +24,7 @@ def run(metrics, supports=None, **kw):
     every = {name: None for name in METRIC_NAMES} | metrics | (supports or {})
     derived = Derived(metrics=every, unmeasured={"agent_f0_sd_st": "mono recording"}, events=(),
                       evidence={"silence_max_s": [(3.0, 15.0)]}, notes={})
-    return judge(derived, kw.pop("criteria", CRITERIA))
+    return judge(derived, kw.pop("criteria", CRITERIA), **kw)
 
 
 def test_pass_fail_by_direction():
@@ -105,3 +105,29 @@ def test_unknown_metric_is_refused_with_the_names_it_may_mean():
 def test_bad_direction_refused():
     with pytest.raises(ValueError, match="direction"):
         crit("x", "silence_max_s", "sideways", 1.0)
+
+
+def test_a_noisy_call_abstains_on_every_criterion_and_says_why():
+    """The validity suite's noise ladder: under min_snr_db criteria flipped; now they abstain."""
+    metrics = {"level_diff_db": -7.0, "agent_f0_sd_st": 2.5, "silence_max_s": 12.0}
+    verdicts = run(metrics | {"snr_db": 11.2})
+    assert [v.verdict for v in verdicts] == ["abstain"] * 3
+    assert verdicts[0].note == "poor recording: SNR 11.2 dB < [score.quality] min_snr_db 15"
+    assert [v.verdict for v in run(metrics | {"snr_db": 15.0})] == ["fail", "pass", "fail"]
+    assert [v.verdict for v in run(metrics | {"snr_db": 11.2}, quality=QualityGate(min_snr_db=0))] == ["fail", "pass", "fail"]
+
+
+def test_a_poor_transcript_silences_only_the_word_criteria():
+    criteria = CRITERIA + (crit("hello", "agent_greeting", "min", 1.0),)
+    metrics = {"level_diff_db": 0.0, "agent_f0_sd_st": 3.0, "silence_max_s": 1.0, "agent_greeting": 1,
+               "asr_confidence": 0.5, "snr_db": 40.0}
+    verdicts = run(metrics, criteria=criteria, quality=QualityGate(min_asr_confidence=0.7))
+    assert [v.verdict for v in verdicts] == ["pass", "pass", "pass", "abstain"]
+    assert "recogniser confidence 0.50 < [score.quality] min_asr_confidence 0.7" in verdicts[3].note
+    assert run(metrics, criteria=criteria)[3].verdict == "pass"   # off by default
+
+
+@pytest.mark.parametrize("bad", [{"min_snr_db": -1.0}, {"min_snr_db": float("nan")}, {"min_asr_confidence": 1.5}])
+def test_quality_gate_refuses_nonsense(bad):
+    with pytest.raises(ValueError):
+        QualityGate(**bad)

@@ -143,3 +143,15 @@ fatal = false
     case = dataclasses.replace(case, own=tuple(m for m in case.own if m != "agent_level_dbfs"))
     outcome = suite.run_case(case, call, config=config)
     assert outcome.problems == ("criterion agent_not_quiet changed pass -> fail, not this case's",)
+
+
+@pytest.mark.slow
+def test_noise_makes_criteria_abstain_not_flip(lca49):
+    """The noise ladder's two ends without the recogniser: at 30 dB SNR the acoustic criteria
+    hold their verdicts; at 5 dB the quality gate calls the recording poor and every criterion
+    abstains instead of passing or failing on what the noise left."""
+    call, config = lca49
+    clean_30, noisy_5 = suite.noise_ladder(call, config=config, levels=(30, 5))
+    assert clean_30.poor is None and not clean_30.flipped, clean_30.changed
+    assert noisy_5.poor and noisy_5.poor.startswith("poor recording: SNR")
+    assert noisy_5.ok and {v.verdict for v in noisy_5.result.verdicts} == {"abstain"}

@@ -18,23 +18,34 @@ from speechqa.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 LCA49 = ROOT.parent / "shared" / "fixtures" / "calls" / "lca49_agent-left_caller-right_8k.wav"
+SAMPLE = ROOT / "samples" / "call_en_stereo.wav"   # synthetic (espeak-ng), but its greeting is recognised
 START, END = "<!-- validity:start -->", "<!-- validity:end -->"
 
 
 def report(call_path: Path, *, config, transcriber, ladders: bool) -> tuple[str, bool]:
     started = time.perf_counter()
     call = suite.load(call_path, config=config, transcriber=transcriber)
-    outcomes = suite.run_cases(call, cases.stereo_cases(call), config=config, transcriber=transcriber)
-    parts = [f"Call: `{call_path.name}` ({call.result.measurement.duration_s:.0f} s), "
-             f"{'with' if suite.transcribed(config) else 'without'} transcription, the shipped configuration.",
+    outcomes = [(call_path.stem, o) for o in
+                suite.run_cases(call, cases.stereo_cases(call), config=config, transcriber=transcriber)]
+    reversed_config = suite.with_agent(config, call.result.measurement.roles.caller_channel)
+    reversed_call = suite.load(call_path, config=reversed_config, transcriber=transcriber)
+    outcomes += [(f"{call_path.stem}, roles reversed", o) for o in
+                 suite.run_cases(reversed_call, [cases.question_case()], config=reversed_config, transcriber=transcriber)]
+    if SAMPLE.is_file():
+        sample = suite.load(SAMPLE, config=config, transcriber=transcriber)
+        outcomes += [(SAMPLE.stem, o) for o in
+                     suite.run_cases(sample, [cases.greeting_case(sample)], config=config, transcriber=transcriber)]
+    parts = [f"{'With' if suite.transcribed(config) else 'Without'} transcription, the shipped configuration.",
              "", table.perturbation_table(outcomes)]
+    steps = []
     if ladders:
         noise = suite.noise_ladder(call, config=config, transcriber=transcriber)
         codecs = suite.codec_ladder(call, config=config, transcriber=transcriber)
-        parts += ["", table.ladder_table(call, noise + codecs), "", table.holds_table(call, noise, codecs)]
+        steps = noise + codecs
+        parts += ["", table.ladder_table(call, steps), "", table.holds_table(call, noise, codecs)]
     parts += ["", f"Made by `python -m benchmarks.validity{'' if ladders else ' --no-ladders'}` in "
               f"{time.perf_counter() - started:.0f} s."]
-    ok = all(o.ok for o in outcomes if isinstance(o, suite.Outcome))
+    ok = all(o.ok for _, o in outcomes if isinstance(o, suite.Outcome)) and all(s.ok for s in steps)
     return "\n".join(parts), ok
 
 

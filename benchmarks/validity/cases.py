@@ -40,7 +40,7 @@ def _quieter(call: Call, rng) -> np.ndarray:
 def _faster(party: str):
     def make(call: Call, rng) -> np.ndarray:
         channel = call.agent if party == "agent" else call.caller
-        return P.speed_up_turns(call.samples, channel, call.sample_rate_hz, call.turns(party),
+        return P.speed_up_turns(call.samples, channel, call.sample_rate_hz, call.stretches(party),
                                 call.speech(party), FACTOR, call.fill(channel), rng)
     return make
 
@@ -189,10 +189,6 @@ def stereo_cases(call: Call) -> tuple[Case, ...]:
              (Expect("caller_articulation_syll_per_s", "ratio", 1.25, 1.45),
               Expect("rate_ratio", "ratio", 1 / 1.45, 1 / 1.25)),
              own=TIMING_OF["caller"] + LATER_REPLY["caller"], needs_words=True),
-        Case("silence_after_question", f"{GAP_S:g} s of silence after a caller's question",
-             _silence_after_question,
-             (Expect("silence_count", "delta", 1, 1), Expect("agent_silences_after_question", "delta", 1, 1)),
-             own=GAP, needs_words=True),
         Case("channels_swapped", "left and right exchanged", _swap, (), roles="swapped"),
         Case("greeting_cut", "the agent's greeting words replaced by its background", _no_greeting,
              (Expect("agent_greeting", "value", 0, 0),),
@@ -208,3 +204,19 @@ def stereo_cases(call: Call) -> tuple[Case, ...]:
              flips=_overlap_abstains(call), own=OVERLAP_METRICS, roles="any",
              check=_within_mono_bounds),
     )
+
+
+def question_case() -> Case:
+    """Silence after a caller's question. Neither stereo call here (lca49, the English sample) has a caller
+    question the recogniser ends with "?", so the suite runs this case on lca49 with
+    the roles reversed by configuration: the agent's real questions stand in for a caller's, and
+    the reply that the silence delays is the caller's. What the case checks (a question found in
+    the words, the silence after it, the criterion on it) is the same either way."""
+    return Case("silence_after_question", f"{GAP_S:g} s of silence after a caller's question",
+                _silence_after_question,
+                (Expect("silence_count", "delta", 1, 1), Expect("agent_silences_after_question", "delta", 1, 1)),
+                own=GAP, needs_words=True)
+
+
+def greeting_case(call: Call) -> Case:
+    return next(c for c in stereo_cases(call) if c.name == "greeting_cut")

@@ -53,6 +53,11 @@ class Call:
     def turns(self, party: str) -> list[tuple[float, float]]:
         return [(t.start_s, t.end_s) for t in self.result.measurement.turns if t.party == party]
 
+    def stretches(self, party: str) -> list[tuple[float, float]]:
+        """The party's turns and its backchannels (which are no turns, but are its speech)."""
+        backchannels = [(e.start_s, e.end_s) for e in self.result.measurement.backchannels if e.party == party]
+        return sorted(self.turns(party) + backchannels)
+
     def fill(self, channel: int) -> P.Background:
         party = "agent" if channel == self.agent else "caller"
         return P.background(self.samples[channel], self.sample_rate_hz, self.speech(party))
@@ -124,6 +129,7 @@ class Outcome:
     already: tuple[tuple[str, str], ...]                     # targets already at their verdict unperturbed: nothing to change
     others: tuple[str, ...]                                  # metrics outside `own` that moved beyond tolerance
     problems: tuple[str, ...]
+    edge: tuple[str, ...] = ()    # criteria that changed while their metric stayed within tolerance of a threshold it sat on
 
     @property
     def ok(self) -> bool:
@@ -184,14 +190,30 @@ def compare(case: Case, call: Call, perturbed: CallResult) -> Outcome:
         if (b is None) != (a is None) or abs(a - b) > tolerance(name, b):
             others.append(f"{name} {_fmt(b)} -> {_fmt(a)}")
     problems = [f"{e.metric}: {e.moved(b, a)}, expected {e.describe()}" for e, b, a, holds in moved if not holds]
-    problems += [f"criterion {c} changed {b} -> {a}, not this case's" for c, b, a in changed if c not in targets]
+    edge = tuple(c for c, b, a in changed if c not in targets and _on_edge(call.result, perturbed, c))
+    problems += [f"criterion {c} changed {b} -> {a}, not this case's" for c, b, a in changed
+                 if c not in targets and c not in edge]
     problems += [f"criterion {c} is {v1[c]}, expected {v}" for c, v in targets.items() if v1[c] != v]
     roles = (call.result.measurement.roles.agent_channel, perturbed.measurement.roles.agent_channel)
     if case.roles != "any" and (case.roles == "swapped") == (roles[0] == roles[1]):
         problems.append(f"agent channel {roles[0]} -> {roles[1]}, expected {case.roles}")
     if case.check is not None:
         problems += case.check(call, perturbed)
-    return Outcome(case, moved, changed, targets, already, tuple(others), tuple(problems))
+    return Outcome(case, moved, changed, targets, already, tuple(others), tuple(problems), edge)
+
+
+def _on_edge(result: CallResult, perturbed: CallResult, criterion: str) -> bool:
+    """A criterion whose metric did not move beyond its tolerance, and sat within that tolerance
+    of the threshold, may fall either side: that is where the threshold was drawn, not the
+    perturbation reaching into another criterion (the English sample's loudness match is made
+    at exactly +6 dB against a 6 dB threshold)."""
+    v = next(v for v in result.verdicts if v.id == criterion)
+    after = perturbed.metrics[v.metric]
+    if v.value is None or after is None or v.verdict == "abstain" or abs(after - v.value) > tolerance(v.metric, v.value):
+        return False
+    value = max(v.value, 1 / v.value) if v.direction == "ratio_max" and v.value > 0 else v.value
+    value = abs(value) if v.direction == "abs_max" else value
+    return abs(value - v.threshold) <= tolerance(v.metric, v.value)
 
 
 def expected_verdicts(case: Case, result: CallResult) -> dict[str, str]:
@@ -237,6 +259,11 @@ def transcribed(config: Config) -> bool:
     return config.measure.asr.enabled
 
 
+def with_agent(config: Config, channel: str) -> Config:
+    """The configuration with the agent's channel set ("left", "right") instead of found."""
+    return dataclasses.replace(config, measure=dataclasses.replace(config.measure, agent=channel))
+
+
 def no_asr(config: Config) -> Config:
     asr = dataclasses.replace(config.measure.asr, enabled=False)
     return dataclasses.replace(config, measure=dataclasses.replace(config.measure, asr=asr))
@@ -271,6 +298,12 @@ class Step:
     held: dict[str, bool]                       # metric -> within its tolerance of the clean call
     changed: tuple[tuple[str, str, str], ...]   # criteria whose verdict changed: (id, before, after)
     note: str = ""                              # what the rung was in fact (the codec's bit rate)
+    poor: str | None = None                     # what the quality gate ([score.quality]) said of it
+
+    @property
+    def ok(self) -> bool:
+        """Where the quality gate calls the measurement poor, criteria abstain: none may flip."""
+        return not (self.poor and self.flipped)
 
     @property
     def flipped(self) -> tuple[str, ...]:
@@ -296,7 +329,8 @@ def step(call: Call, name: str, samples: np.ndarray, *, config: Config, transcri
         b, a = before[m], after[m]
         held[m] = (b is None and a is None) or (None not in (b, a) and abs(a - b) <= tolerance(m, b))
     v0, v1 = verdicts(call.result), verdicts(result)
-    return Step(name, result, held, tuple((c, v0[c], v1[c]) for c in v0 if v0[c] != v1[c]), note)
+    poor = config.score.quality.poor(after, words=True)
+    return Step(name, result, held, tuple((c, v0[c], v1[c]) for c in v0 if v0[c] != v1[c]), note, poor)
 
 
 NOISE_SNR_DB = (30, 25, 20, 15, 10, 5)

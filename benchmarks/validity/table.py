@@ -10,34 +10,38 @@ def _cell(items) -> str:
     return "; ".join(items) if items else "none"
 
 
-def perturbation_table(outcomes: list[Outcome | Skipped]) -> str:
-    rows = ["| perturbation | metric moved (expected) | criteria changed | expected verdicts | "
+def perturbation_table(outcomes: list[tuple[str, Outcome | Skipped]]) -> str:
+    """One row per (call, outcome)."""
+    rows = ["| call | perturbation | metric moved (expected) | criteria changed | expected verdicts | "
             "other metrics beyond tolerance | holds |",
-            "|---|---|---|---|---|---|"]
-    for o in outcomes:
+            "|---|---|---|---|---|---|---|"]
+    for label, o in outcomes:
         if isinstance(o, Skipped):
-            rows.append(f"| {o.case.what} | skipped: {o.reason} | | | | |")
+            rows.append(f"| {label} | {o.case.what} | skipped: {o.reason} | | | | |")
             continue
         moved = [f"{e.metric} {e.moved(b, a)} ({e.describe()})" for e, b, a, _ in o.moved]
-        changed = [f"{c}: {b} -> {a}" for c, b, a in o.changed]
+        changed = [f"{c}: {b} -> {a}" + (" (on its threshold)" if c in o.edge else "") for c, b, a in o.changed]
         expected = [f"{c} {v}" + (" (already)" if (c, v) in o.already else "")
                     for c, v in o.targets.items()]
         others = list(o.others)
-        rows.append(f"| {o.case.what} | {_cell(moved)} | {_cell(changed)} | {_cell(expected) if expected else 'no change'} "
+        rows.append(f"| {label} | {o.case.what} | {_cell(moved)} | {_cell(changed)} | {_cell(expected) if expected else 'no change'} "
                     f"| {_cell(others)} | {'yes' if o.ok else 'NO: ' + '; '.join(o.problems)} |")
     return "\n".join(rows)
 
 
 def ladder_table(call: Call, steps: list[Step]) -> str:
-    rows = ["| rung | what | SNR measured (dB) | ASR confidence | words | criteria changed | decided -> other decision |",
-            "|---|---|---|---|---|---|---|",
+    rows = ["| rung | what | SNR measured (dB) | ASR confidence | words | quality gate | criteria changed | "
+            "decided -> other decision |",
+            "|---|---|---|---|---|---|---|---|",
             f"| clean | as recorded | {_fmt(call.metric('snr_db'))} | {_fmt(call.metric('asr_confidence'))} "
-            f"| {_fmt(call.metric('words_total'))} | | |"]
+            f"| {_fmt(call.metric('words_total'))} | passes | | |"]
     for s in steps:
         m = s.result.metrics
         changed = [f"{c}: {b} -> {a}" for c, b, a in s.changed]
+        gate = "poor: all abstain" if s.poor else "passes"
+        flipped = _cell(s.flipped) + ("" if s.ok else " (NOT abstained)")
         rows.append(f"| {s.name} | {s.note} | {_fmt(m['snr_db'])} | {_fmt(m['asr_confidence'])} | {_fmt(m['words_total'])} "
-                    f"| {_cell(changed)} | {_cell(s.flipped)} |")
+                    f"| {gate} | {_cell(changed)} | {flipped} |")
     return "\n".join(rows)
 
 
