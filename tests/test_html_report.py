@@ -3,6 +3,7 @@ and the (masked) transcript, the audio only when asked, and a PNG of the same.""
 
 import base64
 import dataclasses
+import html
 import io
 import json
 import re
@@ -12,12 +13,13 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
 from speechqa.call import score_call
 from speechqa.config import load_config
-from speechqa.html_report import call_html
+from speechqa.html_report import audio_element, call_html
 from speechqa.pii import mask_utterances
 from speechqa.timeline_svg import LEFT_PX
 from speechqa.transcript import Utterance, Word
@@ -158,14 +160,36 @@ def test_the_png_renders(tmp_path):
     assert run.returncode == 0, run.stderr
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    from speechqa.timeline_svg import PARTY_COLOUR
+
+    pixels = imread(out)[..., :3]
+    for party in ("agent", "caller"):   # both lanes drawn: their speech at half alpha over white
+        blend = 0.5 * np.array(to_rgb(PARTY_COLOUR[party])) + 0.5
+        assert (np.abs(pixels - blend).max(axis=2) < 0.03).sum() > 2_000, party
+
+
+@pytest.fixture(scope="module")
+def real_call(fixtures_dir):
+    """The stereo fixture call (4 minutes of real speech) and its page."""
+    result = score_call(fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav", config=NO_ASR)
+    return result, call_html(result, score=NO_ASR.score)
 
 
 @pytest.mark.slow
-def test_a_real_call_renders(fixtures_dir, tmp_path):
-    result = score_call(fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav", config=NO_ASR)
-    parsed = Page(call_html(result, score=NO_ASR.score))
+def test_a_real_call_renders(real_call):
+    result, page = real_call
+    parsed = Page(page)
+    assert not EXTERNAL.findall(page) and "http://" not in page and "https://" not in page
     assert len(parsed.classed("turn")) == len(result.measurement.turns) > 10
     assert {a["data-criterion"] for a in parsed.classed("criterion")} == {v.id for v in result.verdicts}
+    failed = [v for v in result.verdicts if v.verdict == "fail"]
+    assert failed
+    for v in failed:   # each failed criterion marked at each of its evidence times
+        marks = [a for a in parsed.having(data_criterion=v.id) if "evidence" in (a.get("class") or "")]
+        assert len(marks) == len(v.evidence), v.id
 
 
 @pytest.mark.asr
@@ -181,31 +205,87 @@ def test_a_transcribed_sample_shows_every_utterance_with_its_marks():
 
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
+needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium; "
+                                                             ".ci/run installs it when it can)")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium; .ci/run installs it when it can)")
+# Appended to the page the DOM is read from: after load, every URL the page requested (Resource
+# Timing lists failed requests too), since Chromium's log does not name a blocked image or font.
+FETCH_PROBE = ('<script>addEventListener("load", function () { setTimeout(function () { '
+               'document.documentElement.setAttribute("data-fetched", JSON.stringify('
+               'performance.getEntriesByType("resource").map(function (r) { return r.name; }))); }, 200); });</script>')
+
+
+@needs_browser
 def test_a_browser_draws_the_page_offline_without_errors(result, page, tmp_path):
     path = tmp_path / "call.html"
     path.write_text(page)
-    dom, log, shot = _chromium(path, tmp_path)
+    dom, log, shot, fetched = _chromium(path, tmp_path)
     assert 'data-ready="1"' in dom, log[-2000:]            # the script ran to its end
     assert dom.count('class="turn"') == len(result.measurement.turns)
-    assert "Uncaught" not in log and "ERR_" not in log, log[-2000:]
+    assert log == "", log[-2000:]   # the page logs nothing: any console line (an error, a warning) is a fault
+    assert fetched == []            # nothing requested, not even in vain
     assert shot.stat().st_size > 20_000   # a drawn page, not a blank one (a blank 1200x1400 PNG is ~5 kB)
 
 
-def _chromium(path: Path, tmp_path: Path) -> tuple[str, str, Path]:
-    """The DOM after the scripts ran, Chromium's log (console messages included), a screenshot;
-    the network is off: every request goes to a proxy on a closed local port."""
-    flags = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-             f"--user-data-dir={tmp_path / 'profile'}", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-             "--enable-logging=stderr", "--v=0", "--window-size=1200,1400", "--virtual-time-budget=3000"]
-    dom = subprocess.run([*flags, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120)
+@pytest.mark.slow
+@needs_browser
+def test_a_browser_draws_a_real_call(real_call, tmp_path):
+    result, page = real_call
+    path = tmp_path / "lca49.html"
+    path.write_text(page)
+    dom, log, shot, fetched = _chromium(path, tmp_path)
+    assert 'data-ready="1"' in dom and log == "" and fetched == [], log[-2000:]
+    assert dom.count('class="turn"') == len(result.measurement.turns) and shot.stat().st_size > 20_000
+
+
+# With FETCH_PROBE, for a page with its audio: click the first mark, then move the playhead to
+# 20 s as playing would; where the player and the cursor went, and whether the audio decoded.
+PLAYER_PROBE = ('<script>addEventListener("load", function () { setTimeout(function () { '
+                'var audio = document.getElementById("audio"), cursor = document.getElementById("cursor"); '
+                'var mark = document.querySelector("#timeline [data-t]"); '
+                'mark.dispatchEvent(new MouseEvent("click", {bubbles: true})); '
+                'var clicked = {t: +mark.dataset.t, audio_s: audio.currentTime, cursor_x: +cursor.getAttribute("x1")}; '
+                'audio.currentTime = 20; audio.dispatchEvent(new Event("timeupdate")); '
+                'document.documentElement.setAttribute("data-player", JSON.stringify({error: audio.error && audio.error.code, '
+                'duration_s: audio.duration, clicked: clicked, cursor_x_at_20_s: +cursor.getAttribute("x1")})); }, 500); });</script>')
+
+
+@needs_browser
+def test_a_browser_plays_the_embedded_audio_with_the_timeline(result, tmp_path):
+    path = tmp_path / "audio.html"
+    path.write_text(call_html(result, score=NO_ASR.score, audio_html=audio_element(str(STEREO))))
+    dom, log, shot, fetched = _chromium(path, tmp_path, probe=FETCH_PROBE + PLAYER_PROBE)
+    assert log == "" and fetched == [], log[-2000:]
+    player = json.loads(html.unescape(re.search(r'data-player="([^"]*)"', dom).group(1)))
+    assert player["error"] is None and player["duration_s"] == pytest.approx(sf.info(STEREO).duration, abs=0.1)
+    pps = Page(path.read_text()).data["view"]["px_per_s"]
+    clicked = player["clicked"]
+    assert clicked["audio_s"] == pytest.approx(clicked["t"], abs=0.01)      # a click moves the player ...
+    assert clicked["cursor_x"] == pytest.approx(LEFT_PX + clicked["t"] * pps, abs=0.5)   # ... and the cursor
+    assert player["cursor_x_at_20_s"] == pytest.approx(LEFT_PX + 20 * pps, abs=0.5)    # the playhead moves the cursor
+
+
+def _chromium(path: Path, tmp_path: Path, *, probe: str = FETCH_PROBE) -> tuple[str, str, Path, list[str]]:
+    """The DOM after the scripts ran, Chromium's console messages and errors, a screenshot, and the
+    URLs the page requested; the network is off: every request goes to a proxy on a closed local
+    port. The screenshot is of the file itself; the DOM is read from a copy with `probe` (which
+    must hold FETCH_PROBE) added."""
+    # --disable-dev-shm-usage: a container's /dev/shm (64 MB under Docker) can crash the renderer
+    flags = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+             "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}", "--proxy-server=127.0.0.1:9",
+             "--proxy-bypass-list=<-loopback>", "--enable-logging=stderr", "--v=0", "--window-size=1200,1400",
+             "--virtual-time-budget=3000"]
+    probed = tmp_path / f"probed-{path.name}"
+    probed.write_text(path.read_text(encoding="utf-8").replace("</body>", probe + "</body>"), encoding="utf-8")
+    dom = subprocess.run([*flags, "--dump-dom", probed.as_uri()], capture_output=True, text=True, timeout=120)
     shot = tmp_path / "shot.png"
     grab = subprocess.run([*flags, f"--screenshot={shot}", path.as_uri()], capture_output=True, text=True, timeout=120)
     log = "\n".join(line for line in (dom.stderr + grab.stderr).splitlines() if "CONSOLE" in line or "Uncaught" in line
                     or "net::ERR_" in line)
-    return dom.stdout, log.replace("net::ERR_", "ERR_"), shot
+    found = re.search(r'data-fetched="([^"]*)"', dom.stdout)
+    fetched = json.loads(html.unescape(found.group(1))) if found else None
+    return dom.stdout, log, shot, fetched
 
 
 def _speechqa(*args):

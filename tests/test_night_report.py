@@ -18,7 +18,7 @@ from speechqa.batch import run_batch
 from speechqa.config import load_config
 from speechqa.night_page import night_html
 from speechqa.night_report import night_data
-from test_html_report import CHROMIUM, EXTERNAL, _chromium
+from test_html_report import EXTERNAL, _chromium, needs_browser
 
 duckdb = pytest.importorskip("duckdb")
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,12 +167,12 @@ def test_an_empty_warehouse_gives_a_page(tmp_path):
     assert Page(out.read_text()).data["calls"] == 0
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium; .ci/run installs it when it can)")
+@needs_browser
 def test_a_browser_opens_the_night_page(warehouses, tmp_path):
     path = tmp_path / "night.html"
     path.write_text(night_html(night_data(warehouses / "syn", config=CONFIG)))
-    dom, log, shot = _chromium(path, tmp_path)
-    assert len(re.findall(r'class="bin"', dom)) >= 24 and "Uncaught" not in log and "ERR_" not in log, log[-2000:]
+    dom, log, shot, fetched = _chromium(path, tmp_path)
+    assert len(re.findall(r'class="bin"', dom)) >= 24 and log == "" and fetched == [], log[-2000:]
     assert shot.stat().st_size > 20_000
 
 
