@@ -1,6 +1,6 @@
 """The night report as one self-contained HTML page, drawn from `speechqa.night_report.night_data`
 (figures already aggregated): per-day bars, each criterion's verdict shares with its daily trend,
-the agents against their own earlier weeks and the team, histograms, and the worst calls.
+the agents against their own earlier weeks and the team, the queues, histograms, and the worst calls.
 
 Plain SVG written here, as for the call page (speechqa.timeline_svg): no script is needed to
 draw it, and the figures are also in the page as JSON (`<script id="night-data">`).
@@ -28,7 +28,7 @@ def night_html(data: dict, *, scorecards_command: str | None = None) -> str:
             f'({data["calls"] - data["scored"]} not scored: too little measured) · '
             f'{data["errors"]["files"]} files failing now{_error_types(data["errors"])}</p></header>')
     body = [head, _days(data["days"]), _criteria(data["criteria"], data["days"]), _agents(data["agents"]),
-            _distributions(data["distributions"]), _worst(data["worst"], scorecards_command)]
+            _queues(data["queues"]), _distributions(data["distributions"]), _worst(data["worst"], scorecards_command)]
     return page(f"speechqa · night {p['since']} – {p['until']}", "".join(body), data=data, data_id="night-data")
 
 
@@ -99,6 +99,24 @@ def _agents(agents: list[dict]) -> str:
             '<th>failed most</th></tr></thead><tbody>' + rows + "</tbody></table></section>")
 
 
+def _queues(queues: list[dict]) -> str:
+    rows = []
+    for q in queues:
+        judged = ", ".join(f"[batch.overrides.{o}]" for o in q["overrides"])
+        note = f'<div class="muted">judged under {escape(judged)}</div>' if judged else ""
+        rows.append(
+            f'<tr class="queue" data-queue="{escape(q["queue"])}" data-calls="{q["calls"]}" data-scored="{q["scored"]}" '
+            f'data-failed="{q["with_fail"]}"><td>{escape(q["queue"])}{note}</td>'
+            f'<td class="num">{q["calls"]}</td><td class="num">{q["scored"]}</td><td class="num">{q["with_fail"]}</td>'
+            f'<td class="num">{_num(q["score_mean"])}</td><td>{_failed_most(q["failed_most"])}</td></tr>')
+    return ('<section><h2>Queues</h2><p class="muted">failed: scored calls failing at least one criterion; '
+            'a queue judged under its own [batch.overrides] entry has its own thresholds, so its figures '
+            'are not comparable with the others\' as they stand</p>'
+            '<table id="queues"><thead><tr><th>queue</th><th class="num">calls</th><th class="num">scored</th>'
+            '<th class="num">failed</th><th class="num">score</th><th>failed most</th></tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table></section>")
+
+
 def _distributions(distributions: list[dict]) -> str:
     charts = []
     for d in distributions:
@@ -149,14 +167,15 @@ def _worst(worst: list[dict], command: str | None) -> str:
         page_link = f'<a href="{escape(w["scorecard"])}">scorecard</a>' if w["scorecard"] else '<span class="muted">—</span>'
         legs = f'<div class="muted">two legs, with {escape(w["source_caller_path"])}</div>' if w["source_caller_path"] else ""
         rows.append(f'<tr class="worst" data-call="{escape(w["call_id"])}"><td>{w["call_date"]}</td>'
-                    f'<td>{escape(str(w["agent_id"]))}</td><td class="num">{_num(w["score_total"])}</td>'
+                    f'<td>{escape(str(w["agent_id"]))}</td><td>{escape(str(w["queue"] or "—"))}</td>'
+                    f'<td class="num">{_num(w["score_total"])}</td>'
                     f'<td>{escape(", ".join(w["failed"]))}</td><td>{escape(w["source_path"] or "")}{legs}</td>'
                     f'<td>{page_link}</td></tr>')
     how = (f'; to write the missing ones (their recordings are scored again): <code>{escape(command)}</code>'
            if command and any(not w["scorecard"] for w in worst) else "")
     return ('<section><h2>Worst calls</h2><p class="muted">lowest scores of the period; a call\'s page '
             f'(<code>&lt;call_id&gt;.html</code>) is linked when it is beside this report{how}</p>'
-            '<table id="worst"><thead><tr><th>day</th><th>agent</th><th class="num">score</th><th>failed</th>'
+            '<table id="worst"><thead><tr><th>day</th><th>agent</th><th>queue</th><th class="num">score</th><th>failed</th>'
             '<th>recording (as stored)</th><th></th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></section>")
 
 

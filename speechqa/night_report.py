@@ -2,8 +2,8 @@
 alone (no audio): `speechqa report WAREHOUSE --html night.html`.
 
 Everything is aggregated here, with pyarrow, before anything is drawn: the page holds per-day,
-per-criterion and per-agent figures, binned histograms and the worst calls, never one row per
-call, so a warehouse of 100,000 calls gives a page of the same size as one of 100.
+per-criterion, per-agent and per-queue figures, binned histograms and the worst calls, never one
+row per call, so a warehouse of 100,000 calls gives a page of the same size as one of 100.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ DISTRIBUTIONS = (   # metric, label: the histograms
 BINS = 24
 WORST = 20           # worst calls listed
 BASELINE_DAYS = 28   # an agent's own earlier weeks: the four weeks before the period
-TOP_FAILED = 3       # criteria named per agent
+TOP_FAILED = 3       # criteria named per agent and per queue
+NO_KEY = "(none)"    # the group of the calls with no agent id, or no queue
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ def night_data(warehouse: str | Path, *, config: Config, since: date | None = No
     names = _columns(wh)
     verdicts = sorted(n for n in names if n.startswith(VERDICT_PREFIX))
     metrics = [m for m, _ in DISTRIBUTIONS if m in names]
-    wanted = ["call_id", "call_date", "agent_id", "queue", "source_path", "source_caller_path", "score_total",
-              "score_fatal_failures", "duration_s", *metrics, *verdicts]
+    wanted = ["call_id", "call_date", "agent_id", "queue", "config_override", "source_path", "source_caller_path",
+              "score_total", "score_fatal_failures", "duration_s", *metrics, *verdicts]
     calls = wh.read("calls", columns=[c for c in wanted if c in names])
     latest = pc.max(calls["call_date"]).as_py() if calls.num_rows else None
     until = until or latest or date.today()
@@ -84,6 +85,7 @@ def night_data(warehouse: str | Path, *, config: Config, since: date | None = No
         "days": _per_day(now, period, criteria),
         "criteria": _per_criterion(now, criteria, labels),
         "agents": _per_agent(now, before, criteria),
+        "queues": _per_queue(now, criteria),
         "distributions": _distributions(now, metrics, config),
         "recordings_dir": _recordings_dir(wh),
         "worst": _worst(now, criteria, scorecards_dir=scorecards_dir),
@@ -166,11 +168,10 @@ def _per_criterion(table: pa.Table, criteria: list[str], labels: dict[str, str])
 
 def _per_agent(now: pa.Table, before: pa.Table, criteria: list[str]) -> list[dict]:
     team_mean = _mean(now["score_total"])
-    earlier = {r["agent_id"]: r for r in _agent_rows(before, [])}
+    earlier = {r["agent_id"]: r for r in _group_rows(before, "agent_id", [])}
     out = []
-    for row in _agent_rows(now, criteria):
+    for row in _group_rows(now, "agent_id", criteria):
         own = earlier.get(row["agent_id"], {})
-        failed = sorted(((row[f"f_{c}_sum"] / row[f"d_{c}_sum"], c) for c in criteria if row[f"d_{c}_sum"]), reverse=True)
         out.append({
             "agent_id": row["agent_id"],
             "calls": row["count_all"],
@@ -180,18 +181,55 @@ def _per_agent(now: pa.Table, before: pa.Table, criteria: list[str]) -> list[dic
             "baseline_score_mean": _round(own.get("score_total_mean")),
             "vs_own": _diff(row["score_total_mean"], own.get("score_total_mean")),
             "vs_team": _diff(row["score_total_mean"], team_mean),
-            "failed_most": [{"id": c, "fail_share": round(s, 4)} for s, c in failed[:TOP_FAILED] if s > 0],
+            "failed_most": _failed_most(row, criteria),
         })
     return sorted(out, key=lambda r: (r["score_mean"] is None, r["score_mean"] or 0, str(r["agent_id"])))
 
 
-def _agent_rows(table: pa.Table, criteria: list[str]) -> list[dict]:
-    agent = table["agent_id"] if "agent_id" in table.column_names else pa.nulls(table.num_rows, pa.string())
-    t = pa.table({"agent_id": pc.fill_null(pc.cast(agent, pa.string()), "(none)"), "score_total": table["score_total"],
+def _per_queue(now: pa.Table, criteria: list[str]) -> list[dict]:
+    """Per queue: calls, scored, those that failed a criterion, the mean score, the criteria failed
+    most, and the [batch.overrides] entries the batch applied (a queue judged under its own
+    thresholds is not comparable with the others as is)."""
+    overrides: dict[str, list[str]] = {}
+    if "config_override" in now.column_names:
+        pairs = pa.table({"queue": _key(now, "queue"), "override": now["config_override"]})
+        for r in pairs.group_by(["queue", "override"]).aggregate([]).to_pylist():
+            if r["override"] is not None:
+                overrides.setdefault(r["queue"], []).append(r["override"])
+    out = [{
+        "queue": row["queue"],
+        "calls": row["count_all"],
+        "scored": row["scored_sum"],
+        "with_fail": row["any_fail_sum"],
+        "score_mean": _round(row["score_total_mean"]),
+        "failed_most": _failed_most(row, criteria),
+        "overrides": sorted(overrides.get(row["queue"], ())),
+    } for row in _group_rows(now, "queue", criteria, count_any_fail=True)]
+    return sorted(out, key=lambda r: (-r["calls"], r["queue"]))
+
+
+def _failed_most(row: dict, criteria: list[str]) -> list[dict]:
+    """A group's criteria by fail share (fail / decided), highest first, those that never failed left out."""
+    failed = sorted(((row[f"f_{c}_sum"] / row[f"d_{c}_sum"], c) for c in criteria if row[f"d_{c}_sum"]), reverse=True)
+    return [{"id": c, "fail_share": round(s, 4)} for s, c in failed[:TOP_FAILED] if s > 0]
+
+
+def _key(table: pa.Table, column: str) -> pa.Array:
+    values = table[column] if column in table.column_names else pa.nulls(table.num_rows, pa.string())
+    return pc.fill_null(pc.cast(values, pa.string()), NO_KEY)
+
+
+def _group_rows(table: pa.Table, column: str, criteria: list[str], *, count_any_fail: bool = False) -> list[dict]:
+    """One row per value of `column` (null: NO_KEY): count_all, scored_sum, score_total_mean, the
+    f_/d_ sums of each criterion, and any_fail_sum (calls failing a criterion) when asked."""
+    t = pa.table({column: _key(table, column), "score_total": table["score_total"],
                   "scored": pc.cast(_scored(table), pa.int64())})
     aggs = [([], "count_all"), ("scored", "sum"), ("score_total", "mean")]
+    if count_any_fail:
+        t = t.append_column("any_fail", pc.cast(_any_fail(table, criteria), pa.int64()))
+        aggs.append(("any_fail", "sum"))
     t, aggs = _with_fail_counts(t, table, criteria, aggs)
-    return t.group_by("agent_id").aggregate(aggs).to_pylist()
+    return t.group_by(column).aggregate(aggs).to_pylist()
 
 
 def _distributions(table: pa.Table, metrics: list[str], config: Config) -> list[dict]:
@@ -230,7 +268,8 @@ def _worst(table: pa.Table, criteria: list[str], *, scorecards_dir: Path | None)
         page = None if scorecards_dir is None else scorecards_dir / f"{r['call_id']}.html"
         out.append({
             "call_id": r["call_id"], "call_date": r["call_date"].isoformat(), "agent_id": r.get("agent_id"),
-            "queue": r.get("queue"), "source_path": r.get("source_path"), "source_caller_path": r.get("source_caller_path"),
+            "queue": r.get("queue"), "config_override": r.get("config_override"),
+            "source_path": r.get("source_path"), "source_caller_path": r.get("source_caller_path"),
             "score_total": _round(r["score_total"]), "duration_s": _round(r.get("duration_s")),
             "failed": [c for c in criteria if r.get(VERDICT_PREFIX + c) == "fail"],
             "scorecard": page.name if page is not None and page.is_file() else None,
@@ -275,12 +314,15 @@ def _round(value, digits: int = 2):
 
 def write_worst_scorecards(worst: list[dict], out_dir: Path, *, recordings_dir: str | None,
                            config: Config) -> list[tuple[str, str]]:
-    """Score each worst call again from its recording (audio needed; [measure.asr] as configured;
-    queue overrides not applied) and write its page as `<call_id>.html` in `out_dir`, marking it
-    in `worst`. The recordings are found as the batch found them: `config`'s [batch.sources] on
-    `recordings_dir` gives each call's path as stored (customer ids hashed or dropped alike), and
-    the call id must still match. Returns (stored path, why) for each call not written."""
+    """Score each worst call again from its recording (audio needed; [measure.asr] as configured)
+    and write its page as `<call_id>.html` in `out_dir`, marking it in `worst`. The recordings are
+    found as the batch found them: `config`'s [batch.sources] on `recordings_dir` gives each call's
+    path as stored (customer ids hashed or dropped alike), and the call id must still match. Each
+    call is scored under its queue's configuration, as the batch scored it ([batch.overrides]
+    applied by speechqa.config.config_for_queue), and must name the override the batch stored for
+    it. Returns (stored path, why) for each call not written."""
     from speechqa.call import score_recording
+    from speechqa.config import config_for_queue
     from speechqa.html_report import write_call_files
     from speechqa.sources import call_content_id, discover, read_call
 
@@ -306,10 +348,17 @@ def write_worst_scorecards(worst: list[dict], out_dir: Path, *, recordings_dir: 
             continue
         name = f"{call_id}.html"
         try:
-            recording = read_call(source, max_duration_s=config.measure.max_duration_s)
+            # the queue as the batch read it (file name or sidecar), so the same override applies
+            call_config, override = config_for_queue(config, source.metadata.get("queue"))
+            if override != w["config_override"]:   # a page judged otherwise than the night report's row would mislead
+                skipped.append((w["source_path"], f"the batch judged it under {_override_name(w['config_override'])}, this "
+                                                  f"configuration gives {_override_name(override)}: pass the batch's --config"))
+                continue
+            recording = read_call(source, max_duration_s=call_config.measure.max_duration_s)
             # the page names the path as stored, not the file's: a customer id in the name stays hashed
-            result = dataclasses.replace(score_recording(recording, call_id=call_id, config=config), path=w["source_path"])
-            write_call_files(result, html=str(out_dir / name), score=config.score, max_duration_s=config.measure.max_duration_s)
+            result = dataclasses.replace(score_recording(recording, call_id=call_id, config=call_config), path=w["source_path"])
+            write_call_files(result, html=str(out_dir / name), score=call_config.score,
+                             max_duration_s=call_config.measure.max_duration_s)
         except SpeechQAError as exc:
             skipped.append((w["source_path"], f"{exc.error_type}: {exc}"))
             continue
@@ -318,3 +367,7 @@ def write_worst_scorecards(worst: list[dict], out_dir: Path, *, recordings_dir: 
             continue
         w["scorecard"] = name
     return skipped
+
+
+def _override_name(name: str | None) -> str:
+    return f"[batch.overrides.{name}]" if name else "no [batch.overrides] entry"

@@ -11,13 +11,16 @@ import numpy as np
 import pyarrow as pa
 
 VARIED = {"agent_talk_share": 0.1, "silence_max_s": 3.0, "level_diff_db": 3.0, "rate_ratio": 0.15, "agent_f0_sd_st": 0.6}
+QUEUES = ("sales", "support", "vip", None)   # None: a call whose name and sidecar give no queue
+OVERRIDDEN = {"vip": "vip"}                  # queue -> the [batch.overrides] entry the batch applied to its calls
 
 
 def replicate_calls(seed_warehouse: Path, target: Path, *, copies: int, days: int, agents: int,
                     last_day: date, seed: int = 0) -> pa.Table:
     """Commit `copies` calls to a new warehouse at `target` (calls/ only): the seed warehouse's
     calls in turn, each under a new call id, on one of `days` days up to `last_day` and for one
-    of `agents` agents, its score and decided verdicts redrawn. Returns the rows written."""
+    of `agents` agents and one of QUEUES (its config_override as OVERRIDDEN says), its score and
+    decided verdicts redrawn. Returns the rows written."""
     from speechqa.warehouse import Changes, Warehouse
 
     rng = np.random.default_rng(seed)
@@ -49,6 +52,9 @@ def replicate_calls(seed_warehouse: Path, target: Path, *, copies: int, days: in
             share = rng.uniform(0.3, 1.0)   # each criterion fails at its own rate
             new = np.where(rng.random(copies) < fail_rate * share, "fail", "pass")
             columns[name] = pa.array(np.where(decided, new, old), pa.string())
+    queue = [QUEUES[i] for i in rng.integers(0, len(QUEUES), copies)]   # drawn last: the draws above stay as they were
+    columns["queue"] = pa.array(queue, pa.string())
+    columns["config_override"] = pa.array([OVERRIDDEN.get(q) for q in queue], pa.string())
     for name, values in columns.items():
         rows = rows.set_column(rows.schema.get_field_index(name), name, values.cast(rows.schema.field(name).type))
     Warehouse(target).commit(Changes(rows={"calls": rows}), snapshot_id="synthetic-0001")
