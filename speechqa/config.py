@@ -113,6 +113,13 @@ class BatchOptions:
             raise ValueError(f"batch.sources.customer_id = {self.sources.customer_id!r}; use one of {CUSTOMER_ID_MODES}")
 
 
+# What speechqa's own code measures differently, for the same audio and the same [measure]: a
+# part of measure_hash, so a batch measures stored calls again when a release changes it. Bump it
+# with every change to what speechqa.measure stores (2: the DC offset removed, word F0 peaks and
+# levels stored for emphasis, speech detection changes).
+MEASURE_REVISION = 2
+
+
 @dataclass(frozen=True)
 class Config:
     measure: MeasureConfig
@@ -123,7 +130,8 @@ class Config:
     def measure_hash(self) -> str:
         # Thread counts change how fast, not what: a batch with more workers (fewer threads
         # each) must not measure every stored call again.
-        return _hash(dataclasses.replace(self.measure, asr=dataclasses.replace(self.measure.asr, threads=0)))
+        measure = dataclasses.replace(self.measure, asr=dataclasses.replace(self.measure.asr, threads=0))
+        return _hash({"revision": MEASURE_REVISION, "measure": _plain(measure)})
 
     @functools.cached_property
     def score_hash(self) -> str:

@@ -92,3 +92,13 @@ def test_a_silence_threshold_under_dead_air_is_warned_about(caplog):
         parse_config(text + "[score.timing]\ndead_air_s = 2.0\n", source="my.toml")
         default_config()
     assert not caplog.records
+
+
+def test_a_release_that_measures_differently_changes_the_measure_hash(monkeypatch):
+    """Stored calls are measured again when speechqa's own measuring changes, not only [measure]."""
+    import speechqa.config as config_module
+
+    before = config_module.default_config().measure_hash
+    monkeypatch.setattr(config_module, "MEASURE_REVISION", config_module.MEASURE_REVISION + 1)
+    after = config_module.default_config()
+    assert after.measure_hash != before and after.score_hash == config_module.default_config().score_hash

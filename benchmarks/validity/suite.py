@@ -25,6 +25,7 @@ from benchmarks.validity import perturb as P
 from speechqa.call import CallResult, score_call
 from speechqa.config import Config
 from speechqa.judge import passes
+from speechqa.metrics import BY_NAME
 from speechqa.names import CHANNELS
 
 SEED = 49
@@ -209,6 +210,8 @@ def _on_edge(result: CallResult, perturbed: CallResult, criterion: str) -> bool:
     at exactly +6 dB against a 6 dB threshold)."""
     v = next(v for v in result.verdicts if v.id == criterion)
     after = perturbed.metrics[v.metric]
+    if BY_NAME[v.metric].dtype != "float":
+        return False   # a count that crosses its threshold moved by a whole event: no measurement edge
     if v.value is None or after is None or v.verdict == "abstain" or abs(after - v.value) > tolerance(v.metric, v.value):
         return False
     value = max(v.value, 1 / v.value) if v.direction == "ratio_max" and v.value > 0 else v.value
