@@ -155,3 +155,27 @@ def test_noise_makes_criteria_abstain_not_flip(lca49):
     assert clean_30.poor is None and not clean_30.flipped, clean_30.changed
     assert noisy_5.poor and noisy_5.poor.startswith("poor recording: SNR")
     assert noisy_5.ok and {v.verdict for v in noisy_5.result.verdicts} == {"abstain"}
+
+
+@pytest.mark.asr
+@pytest.mark.slow
+def test_a_cut_greeting_fails_the_greeting_and_nothing_else():
+    """A word case, on the English sample (its greeting is recognised; lca49's is not): the
+    greeting's words replaced by the agent's background fail `greeting`; no other criterion
+    changes, but for one whose metric sat on its threshold and stayed within tolerance."""
+    from pathlib import Path
+
+    from speechqa.asr import Transcriber
+    from speechqa.errors import SpeechQAError
+
+    config = parse_config("", source="test")
+    try:
+        transcriber = Transcriber(config.measure.asr)
+    except SpeechQAError as exc:   # the model folder is made by `make models`
+        pytest.skip(f"no speech recogniser: {exc}")
+    sample = suite.load(Path(__file__).resolve().parents[1] / "samples" / "call_en_stereo.wav",
+                        config=config, transcriber=transcriber)
+    outcome = suite.run_case(cases.greeting_case(sample), sample, config=config, transcriber=transcriber)
+    assert outcome.problems == ()
+    assert ("greeting", "pass", "fail") in outcome.changed
+    assert set(c for c, _, _ in outcome.changed) - {"greeting"} <= set(outcome.edge)
