@@ -23,7 +23,7 @@ from pathlib import Path
 from speechqa.errors import SpeechQAError
 from speechqa.names import AGENT_CHOICES, AUTO
 from speechqa.options import (
-    CUSTOMER_ID_MODES, ArousalOptions, AsrOptions, Criterion, DiarizeOptions, EmphasisOptions, PiiOptions, PitchOptions,
+    CUSTOMER_ID_MODES, ArousalOptions, AsrOptions, Criterion, DiarizeOptions, EmphasisOptions, PiiOptions, SentimentOptions, PitchOptions,
     QualityGate, QualityOptions, RateOptions, ScriptOptions, SourceOptions, TimingOptions, TurnOptions, VadOptions,
 )
 
@@ -66,6 +66,7 @@ class ScoreConfig:
     script: ScriptOptions = field(default_factory=ScriptOptions)
     arousal: ArousalOptions = field(default_factory=ArousalOptions)
     emphasis: EmphasisOptions = field(default_factory=EmphasisOptions)
+    sentiment: SentimentOptions = field(default_factory=SentimentOptions)
     quality: QualityGate = field(default_factory=QualityGate)
     # Phrases added to the shipped lexicons: {language: {category: [phrase, ...]}}
     lexicon: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)

@@ -7,7 +7,8 @@ each metric) is computed here from what speechqa.measure stored: at measure time
 stored rows gives what processing the audio again would give.
 
 Each producer of metrics declares the names it makes (speechqa.timeline.TIMING_METRICS,
-speechqa.measure.AUDIO_METRIC_NAMES, speechqa.words.WORD_METRICS, DERIVED_METRICS here);
+speechqa.measure.AUDIO_METRIC_NAMES, speechqa.words.WORD_METRICS, speechqa.voice's and
+speechqa.sentiment's, DERIVED_METRICS here);
 speechqa.metrics.conform raises when one of them does not come, so a producer that stops
 producing a metric fails loudly instead of leaving its criterion to abstain.
 """
@@ -23,6 +24,7 @@ from speechqa.measure import AUDIO_METRIC_NAMES, MONO_AUDIO_METRIC_NAMES, LevelP
 from speechqa.metrics import conform
 from speechqa.names import BACKCHANNEL, CALL, INTERRUPTION, OVERTALK, PARTIES, PAUSE, SILENCE
 from speechqa.rate import match_slope_per_min
+from speechqa.sentiment import SENTIMENT_METRICS, tone_metrics
 from speechqa.timeline import SILENCE_METRICS, TIMING_METRICS, Event, analyse_conversation, silence_metrics, total_s, union
 from speechqa.voice import AROUSAL_METRICS, EMPHASIS_METRICS, arousal_metrics, emphasis_metrics
 from speechqa.words import CALL_WORD_METRICS, WORD_METRICS, call_word_metrics, word_metrics
@@ -92,6 +94,8 @@ def _derive_two_party(m: Measurement, score: ScoreConfig) -> Derived:
     if m.transcribed:
         voice.append(emphasis_metrics(m.utterances, turns, speech, language=m.language, options=score.emphasis))
         produced += EMPHASIS_METRICS
+        voice.append(tone_metrics(m.utterances, language=m.language, options=score.sentiment))
+        produced += SENTIMENT_METRICS
     why = {}
     for v in voice:
         values.update(v.metrics)

@@ -110,6 +110,10 @@ def _words() -> tuple[MetricSpec, ...]:
         *_party("{p}_emphasis_utterance_share", "float", "share of the {p}'s assessed utterances with at least one prominent word", "{p}_emphasis_utterances"),
         MetricSpec("agent_long_turns", "int", "agent turns of flat_turn_min_s or more with min_words assessed words", None),
         MetricSpec("agent_flat_turn_share", "float", "share of the agent's long turns with no prominent word (flat delivery)", "agent_long_turns"),
+        *_party("{p}_sentiment_words", "int", "the {p}'s words scored for tonality (speechqa.sentiment; masked numbers left out)", None),
+        *_party("{p}_sentiment_mean", "float", "the {p}'s tonality: mean utterance sentiment, -1 to 1, weighted by words", "{p}_sentiment_words"),
+        *_party("{p}_sentiment_trend", "float", "the {p}'s tonality in the last third of its words minus the first third (positive: improved)", "{p}_sentiment_words"),
+        *_party("{p}_negative_utterances", "int", "the {p}'s utterances with a sentiment of -negative_at or under", "{p}_sentiment_words"),
     ]
     return tuple(specs)
 

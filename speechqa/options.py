@@ -370,6 +370,23 @@ class EmphasisOptions:
 
 
 @dataclass(frozen=True)
+class SentimentOptions:
+    """When a party has said enough for a tonality (speechqa.sentiment), and what counts as a
+    negative utterance."""
+
+    min_words: int = 20           # a party's mean needs this many words scored
+    min_trend_words: int = 60     # its trend (last third of its words minus the first) this many
+    negative_at: float = 0.3      # an utterance scoring -0.3 or under is negative
+
+    def __post_init__(self):
+        if self.min_words < 1 or self.min_trend_words < 3:
+            raise ValueError(f"sentiment min_words = {self.min_words!r}, min_trend_words = {self.min_trend_words!r}; "
+                             "use 1 or more, and 3 or more for the trend (a third each side)")
+        if not 0 < self.negative_at < 1:
+            raise ValueError(f"sentiment negative_at = {self.negative_at!r}; use a score between 0 and 1, e.g. 0.3")
+
+
+@dataclass(frozen=True)
 class Criterion:
     id: str
     metric: str

@@ -8,6 +8,7 @@ from speechqa.call import CallResult
 from speechqa.judge import Verdict
 from speechqa.names import PARTIES
 from speechqa.quality import Quality
+from speechqa.sentiment import utterance_scores
 
 SYMBOL = {"pass": "PASS", "fail": "FAIL", "abstain": "----"}
 OPERATOR = {"min": ">=", "max": "<=", "abs_max": "|x| <=", "ratio_max": "x or 1/x <="}
@@ -47,8 +48,9 @@ def to_json(result: CallResult) -> dict:
         "language": m.language,
         "language_method": m.language_method,
         "utterances": [
-            {"party": u.party, "start_s": _round(u.start_s), "end_s": _round(u.end_s), "text": u.text}
-            for u in m.utterances
+            {"party": u.party, "start_s": _round(u.start_s), "end_s": _round(u.end_s), "text": u.text,
+             "sentiment": _round(score)}
+            for u, score in zip(m.utterances, utterance_scores(m.utterances, language=m.language))
         ],
         "turns": [
             {"party": t.party, "start_s": _round(t.start_s), "end_s": _round(t.end_s)} for t in m.turns

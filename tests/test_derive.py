@@ -19,6 +19,7 @@ from speechqa.judge import judge
 from speechqa.measure import AUDIO_METRIC_NAMES, MONO_AUDIO_METRIC_NAMES, LevelPair, Measurement, TurnStats
 from speechqa.metrics import METRIC_NAMES, WORD_METRIC_NAMES, conform
 from speechqa.voice import AROUSAL_METRICS, EMPHASIS_METRICS
+from speechqa.sentiment import SENTIMENT_METRICS
 from speechqa.options import TurnOptions
 from speechqa.quality import Quality
 from speechqa.records import call_records, read_measurement
@@ -285,12 +286,13 @@ def test_the_level_match_slope_needs_level_pairs_not_words():
 # --- every metric has one producer, and a producer that stops making one fails ----------------
 
 def test_the_producers_declare_every_metric_once():
-    producers = [TIMING_METRICS, AUDIO_METRIC_NAMES, DERIVED_METRICS, WORD_METRICS, AROUSAL_METRICS, EMPHASIS_METRICS]
+    producers = [TIMING_METRICS, AUDIO_METRIC_NAMES, DERIVED_METRICS, WORD_METRICS, AROUSAL_METRICS, EMPHASIS_METRICS,
+                 SENTIMENT_METRICS]
     declared = [name for names in producers for name in names]
     assert len(declared) == len(set(declared)), "a metric declared by two producers"
     assert set(declared) == set(METRIC_NAMES)
-    # the metrics that need the transcript: the word metrics and emphasis (word times)
-    assert set(WORD_METRICS) | set(EMPHASIS_METRICS) == set(WORD_METRIC_NAMES) and set(COUNT_METRICS) | set(SCRIPT_METRICS) <= set(WORD_METRICS)
+    # the metrics that need the transcript: the word metrics, emphasis (word times) and tonality
+    assert set(WORD_METRICS) | set(EMPHASIS_METRICS) | set(SENTIMENT_METRICS) == set(WORD_METRIC_NAMES) and set(COUNT_METRICS) | set(SCRIPT_METRICS) <= set(WORD_METRICS)
     mono = [*SILENCE_METRICS, *MONO_AUDIO_METRIC_NAMES, *MONO_DERIVED_METRICS, *CALL_WORD_METRICS]
     assert set(mono) <= set(declared) and len(mono) == len(set(mono))
 
