@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from speechqa.agents import commit_update
 from speechqa.config import Config, config_for_queue
 from speechqa.errors import SpeechQAError
 from speechqa.sources import CallSource, call_content_id, customer_id_policy, describe_ignored, discover
@@ -223,6 +224,23 @@ def execute(jobs: list[Job], process, factory: ExecutorFactory, *, threads: int,
         executor.shutdown(wait=True, cancel_futures=True)
 
 
+SOURCE_COLUMNS = ("source_path", "source_caller_path", "source_size_bytes", "source_mtime_ns")
+
+
+def _with_baselines(tables: dict[str, list[dict]], update: dict[str, list[dict]]) -> None:
+    """Add a commit's baseline rows (speechqa.agents) to its tables: the calls and criteria rows
+    of calls judged again replace those the commit held (a moved call keeps its new path)."""
+    for table, rows in update.items():
+        again = {r["call_id"]: r for r in rows}
+        held = tables.get(table, [])
+        if table == "calls":
+            ids = {r["call_id"] for r in held}
+            tables[table] = [{**row, **{k: r[k] for k in SOURCE_COLUMNS}} if (row := again.get(r["call_id"])) else r
+                             for r in held] + [r for r in rows if r["call_id"] not in ids]
+        else:
+            tables[table] = [r for r in held if r["call_id"] not in again] + rows
+
+
 def _alone(running: dict) -> bool:
     return any(isolated for _, isolated in running.values())
 
@@ -339,6 +357,10 @@ class _Run:
                 self._record_error(outcome, now)
         if self.moved:
             tables.setdefault("calls", []).extend(self._moved_rows())
+        pending = {o.call_id: o.records for o in self.pending if o.ok}
+        if pending or changes.delete:
+            _with_baselines(tables, commit_update(self.warehouse, pending, changes.delete, self.config,
+                                                  run_id=self.summary.run_id, now=now))
         changes.rows = {table: to_table(table, rows) for table, rows in tables.items() if rows}
         self._forget_vanished_errors()
         changes.replace["errors"] = to_table("errors", sorted(self.errors.values(), key=lambda r: r["source_path"]))

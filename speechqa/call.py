@@ -88,7 +88,13 @@ def score_recording(recording: Recording, *, call_id: str, config: Config, trans
 def assess(measurement: Measurement, *, score: ScoreConfig) -> Assessment:
     """Derive and judge: what `score_call` does after measuring, and all `rescore` does to a
     Measurement read back from the warehouse (speechqa.records)."""
-    derived = derive(measurement, score=score)
-    verdicts = judge(derived, score.criteria, quality=score.quality)
+    return judged(derive(measurement, score=score), score=score)
+
+
+def judged(derived: Derived, *, score: ScoreConfig, baselines=None) -> Assessment:
+    """Judge derived figures: the verdicts and the total. `baselines` (metric -> a
+    speechqa.baseline.Baseline, the agent's own) for the criteria with `baseline = "agent"`,
+    which abstain without them."""
+    verdicts = judge(derived, score.criteria, quality=score.quality, baselines=baselines)
     return Assessment(derived=derived, verdicts=verdicts,
                       score=total_score(verdicts, min_decided_weight=score.min_decided_weight))

@@ -23,7 +23,7 @@ from pathlib import Path
 from speechqa.errors import SpeechQAError
 from speechqa.names import AGENT_CHOICES, AUTO
 from speechqa.options import (
-    CUSTOMER_ID_MODES, ArousalOptions, AsrOptions, Criterion, DiarizeOptions, EmphasisOptions, PiiOptions, SentimentOptions, PitchOptions,
+    CUSTOMER_ID_MODES, ArousalOptions, AsrOptions, BaselineOptions, Criterion, DiarizeOptions, EmphasisOptions, PiiOptions, SentimentOptions, PitchOptions,
     QualityGate, QualityOptions, RateOptions, ScriptOptions, SourceOptions, TimingOptions, TurnOptions, VadOptions,
 )
 
@@ -68,6 +68,7 @@ class ScoreConfig:
     emphasis: EmphasisOptions = field(default_factory=EmphasisOptions)
     sentiment: SentimentOptions = field(default_factory=SentimentOptions)
     quality: QualityGate = field(default_factory=QualityGate)
+    baseline: BaselineOptions = field(default_factory=BaselineOptions)   # each agent's own baseline
     # Phrases added to the shipped lexicons: {language: {category: [phrase, ...]}}
     lexicon: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     criteria: tuple[Criterion, ...] = ()
@@ -76,6 +77,11 @@ class ScoreConfig:
         if not 0.0 <= self.min_decided_weight <= 1.0:
             raise ValueError(f"score.min_decided_weight = {self.min_decided_weight!r}; use a share from 0 "
                              "(a total over whatever was decided) to 1 (only calls where every criterion decided)")
+        left_out = [c.id for c in self.criteria
+                    if c.baseline and self.baseline.metrics and c.metric not in self.baseline.metrics]
+        if left_out:
+            raise ValueError(f"criteria {left_out} compare against the agent's baseline of a metric that "
+                             "[score.baseline] metrics leaves out; add their metrics to it, or leave metrics out (every metric)")
 
 
 COMPRESSIONS = ("zstd", "snappy")

@@ -7,14 +7,18 @@ configuration loads: a criterion naming a metric speechqa does not measure never
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Sequence
 
+from speechqa.baseline import Baseline, robust_z
 from speechqa.metrics import BY_NAME, WORD_METRIC_NAMES
 from speechqa.options import Criterion, QualityGate
 
 NOT_SCORED = "too little could be measured"
 _SUPPORT = "too little support: "   # the start of judge's note for a criterion under its min_support
+NO_BASELINES = ("no agent baseline given: `speechqa batch` computes it when it commits a call to the warehouse, "
+                "and `speechqa rescore`; a call scored alone has none")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Verdict:
     support: float | None
     evidence: tuple[tuple[float, float], ...]   # (start_s, end_s) moments that decided it
     note: str
+    baseline: str | None = None   # "agent": value is the metric's robust z-score against the agent's baseline
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,14 @@ class Score:
     abstentions: tuple[Abstention, ...]   # why criteria abstained, most weight first
 
 
-def judge(derived, criteria: tuple[Criterion, ...], *, quality: QualityGate = QualityGate()) -> tuple[Verdict, ...]:
+def judge(derived, criteria: tuple[Criterion, ...], *, quality: QualityGate = QualityGate(),
+          baselines: Mapping[str, Baseline] | None = None) -> tuple[Verdict, ...]:
     """One verdict per criterion from a call's derived figures (a speechqa.derive.Derived:
     metrics, unmeasured, evidence, notes). A criterion abstains when its metric is unmeasured,
-    when the call's quality figures fall under `quality`, or when its support is too small."""
+    when the call's quality figures fall under `quality`, or when its support is too small.
+    A criterion with `baseline = "agent"` judges the metric's robust z-score against
+    `baselines[metric]` (the agent's own, speechqa.baseline) with its threshold, and abstains
+    also where there is none (the baseline's note says why)."""
     metrics = derived.metrics
     verdicts = []
     for c in criteria:
@@ -63,22 +72,43 @@ def judge(derived, criteria: tuple[Criterion, ...], *, quality: QualityGate = Qu
         spec = BY_NAME[c.metric]
         support = metrics[spec.support] if spec.support else None
         poor = quality.poor(metrics, words=c.metric in WORD_METRIC_NAMES)
+        judged, missing = value, None
+        if c.baseline:
+            judged, missing = _against_baseline(value, c.metric, baselines)
         if value is None:
             verdict, note = "abstain", derived.unmeasured.get(c.metric, "not measured")
         elif poor:
             verdict, note = "abstain", poor
         elif support is not None and support < c.min_support:
             verdict, note = "abstain", f"{_SUPPORT}{support:g} < {c.min_support:g}"
+        elif missing:
+            verdict, note = "abstain", missing
         else:
-            verdict, note = ("pass" if passes(c, value) else "fail"), derived.notes.get(c.metric, "")
+            verdict, note = ("pass" if passes(c, judged) else "fail"), derived.notes.get(c.metric, "")
+            if c.baseline:
+                b = baselines[c.metric]
+                note = (f"{c.metric} {value:g} against the agent's median {b.median:g} (robust SD {b.spread:.3g}, "
+                        f"{b.calls} earlier calls): z = {judged:+.2f}" + (f"; {note}" if note else ""))
         verdicts.append(
             Verdict(
-                id=c.id, label=c.label, metric=c.metric, value=value, threshold=c.threshold,
+                id=c.id, label=c.label, metric=c.metric, value=judged, threshold=c.threshold,
                 direction=c.direction, verdict=verdict, weight=c.weight, fatal=c.fatal,
                 support=support, evidence=tuple(derived.evidence.get(c.metric, ())), note=note,
+                baseline=c.baseline,
             )
         )
     return tuple(verdicts)
+
+
+def _against_baseline(value, metric: str, baselines: Mapping[str, Baseline] | None) -> tuple[float | None, str | None]:
+    """The value's z-score against the agent's baseline, or None and why there is none."""
+    if baselines is None:
+        return None, NO_BASELINES
+    b = baselines.get(metric)
+    if b is None:
+        return None, f"no agent baseline of {metric} (is it in [score.baseline] metrics?)"
+    z = robust_z(value, b)
+    return z, None if z is not None else f"no agent baseline: {b.note}"
 
 
 def total_score(verdicts: Sequence[Verdict], *, min_decided_weight: float = 0.0) -> Score:

@@ -387,6 +387,28 @@ class SentimentOptions:
 
 
 @dataclass(frozen=True)
+class BaselineOptions:
+    """Each agent's own baseline (speechqa.baseline): a metric's median over the agent's last
+    `window_calls` earlier calls that measured it, and a robust spread around it."""
+
+    window_calls: int = 20        # N: the agent's last N earlier calls measuring the metric
+    min_calls: int = 5            # fewer earlier calls than this: no baseline (null, with why)
+    metrics: tuple[str, ...] = ()   # the metrics given a baseline; () = every metric
+
+    def __post_init__(self):
+        if not 2 <= self.min_calls <= self.window_calls:
+            raise ValueError(f"baseline min_calls = {self.min_calls!r}, window_calls = {self.window_calls!r}; use "
+                             "2 <= min_calls <= window_calls (a spread needs two calls), e.g. 5 and 20")
+        unknown = [m for m in self.metrics if m not in METRIC_NAMES]
+        if unknown:
+            raise ValueError(f"baseline metrics {unknown} are not measured by speechqa; the metric names are the "
+                             "keys of `speechqa score --json` \"metrics\"")
+
+
+BASELINES = (None, "agent")   # what a criterion compares with: its threshold (None), or the agent's own baseline
+
+
+@dataclass(frozen=True)
 class Criterion:
     id: str
     metric: str
@@ -396,10 +418,19 @@ class Criterion:
     min_support: float = 0.0   # in the unit of the metric's support (see speechqa.metrics)
     fatal: bool = False        # failing it sets the total to 0
     label: str = ""
+    # "agent": the threshold is a robust z-score of the value against the agent's own baseline
+    # ([score.baseline]), not a value of the metric; None (left out): the threshold itself.
+    baseline: str | None = None
 
     def __post_init__(self):
         if self.direction not in DIRECTIONS:
             raise ValueError(f"criterion {self.id!r}: direction {self.direction!r} is not one of {sorted(DIRECTIONS)}")
+        if self.baseline not in BASELINES:
+            raise ValueError(f"criterion {self.id!r}: baseline {self.baseline!r}; use \"agent\" (against the agent's own "
+                             "baseline) or leave it out (against the threshold)")
+        if self.baseline and self.direction == "ratio_max":
+            raise ValueError(f"criterion {self.id!r}: direction \"ratio_max\" has no meaning for a z-score against the "
+                             "agent's baseline; use max (z <= threshold), min (z >= threshold) or abs_max (|z| <= threshold)")
         if self.metric not in METRIC_NAMES:
             close = difflib.get_close_matches(self.metric, METRIC_NAMES, n=3, cutoff=0.6)
             hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""

@@ -118,7 +118,7 @@ def criteria_rows(key: dict, verdicts, *, score_hash: str, run_id: str) -> list[
             "support": None if v.support is None else float(v.support),
             "evidence_start_s": first[0], "evidence_end_s": first[1],
             "evidence": ";".join(f"{a:g}-{b:g}" for a, b in v.evidence),
-            "note": v.note, "score_hash": score_hash, "run_id": run_id,
+            "note": v.note, "baseline": v.baseline, "score_hash": score_hash, "run_id": run_id,
         })
     return rows
 

@@ -14,8 +14,11 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 
-from speechqa.call import assess
+from speechqa.agents import largest_window, uses_baseline
+from speechqa.baseline import History, baseline_rows, call_order, no_agent
+from speechqa.call import judged
 from speechqa.config import Config, config_for_queue
+from speechqa.derive import derive
 from speechqa.records import assessed_columns, criteria_rows, derived_rows, kept_measured_rows, read_measurement
 from speechqa.runs import new_run_id, run_row, runs_with
 from speechqa.errors import SpeechQAError
@@ -49,9 +52,10 @@ def rescore_warehouse(warehouse_dir: str | os.PathLike, *, config: Config, max_p
         out: dict[str, list[dict]] = defaultdict(list)
         totals = {"calls": 0, "changed": 0, "other_measure": 0}
         commits = 0
-        days = warehouse.days("calls")
+        days = warehouse.days("calls")   # in order, as the calls' times are: each agent's baselines build up as they go
+        history = History(keep=largest_window(config))
         for n, day in enumerate(days, start=1):
-            _rescore_day(warehouse, day, config, out, totals, run_id=run_id, now=now)
+            _rescore_day(warehouse, day, config, out, totals, history, run_id=run_id, now=now)
             if n == len(days) or sum(len(rows) for rows in out.values()) >= max_pending_rows:
                 commits += 1
                 status = "complete" if n == len(days) else "running"
@@ -63,17 +67,27 @@ def rescore_warehouse(warehouse_dir: str | os.PathLike, *, config: Config, max_p
     return RescoreResult(run_id, totals["calls"], totals["changed"], totals["other_measure"], time.perf_counter() - start)
 
 
-def _rescore_day(warehouse: Warehouse, day: str, config: Config, out: dict, totals: dict, *, run_id: str, now) -> None:
+def _rescore_day(warehouse: Warehouse, day: str, config: Config, out: dict, totals: dict, history: History, *,
+                 run_id: str, now) -> None:
+    """One day's calls, in call order: each is derived, then judged against its agent's baseline
+    over the calls before it (`history`, fed as they go), as a batch judges it."""
     timeline = _by_call(warehouse.read_day("turns", day).to_pylist())
     utterances = _by_call(warehouse.read_day("utterances", day).to_pylist())
     words = _by_call(warehouse.read_day("words", day).to_pylist())
-    for call in warehouse.read_day("calls", day).to_pylist():
+    for call in sorted(warehouse.read_day("calls", day).to_pylist(), key=call_order):
         call_id = call["call_id"]
         call_config, _ = config_for_queue(config, call.get("queue"))
         score_hash = call_config.score_hash
         rows = timeline.get(call_id, [])
         measurement = read_measurement(call, rows, utterances.get(call_id, []), words.get(call_id, []))
-        assessment = assess(measurement, score=call_config.score)
+        derived = derive(measurement, score=call_config.score)
+        agent, options = call.get("agent_id"), call_config.score.baseline
+        baselines = no_agent(options) if uses_baseline(call_config) else None
+        if agent is not None:
+            baselines = history.baselines(agent, options=options)
+            history.add(agent, derived.metrics)
+            out["baselines"] += baseline_rows({**call, **derived.metrics}, baselines, score_hash=score_hash, run_id=run_id)
+        assessment = judged(derived, score=call_config.score, baselines=baselines)
         key = {"call_id": call_id, "call_date": call["call_date"]}
         new_call = {k: v for k, v in call.items() if not k.startswith("verdict_")}
         new_call.update(assessed_columns(assessment), score_hash=score_hash, scored_utc=now)

@@ -13,7 +13,7 @@ import pyarrow as pa
 from speechqa.metrics import METRICS
 from speechqa.names import STAGES
 
-PARTITIONED = ("calls", "criteria", "turns", "utterances", "words")   # by day: day=YYYY-MM-DD folders
+PARTITIONED = ("calls", "criteria", "turns", "utterances", "words", "baselines")   # by day: day=YYYY-MM-DD folders
 SINGLE_FILE = ("errors", "runs")
 TABLES = PARTITIONED + SINGLE_FILE
 
@@ -93,6 +93,7 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("evidence_end_s", pa.float64()),
         ("evidence", pa.string()),             # every moment, "start-end" in seconds, ';'-separated
         ("note", pa.string()),
+        ("baseline", pa.string()),             # "agent": value and threshold are z-scores against the agent's baseline
         ("score_hash", pa.string()),
         ("run_id", pa.string()),
     ],
@@ -142,6 +143,22 @@ _FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("level_dbfs", pa.float64()),          # its loudest 30 ms frame, gain offset applied (emphasis)
         ("measure_hash", pa.string()),
         ("model_id", pa.string()),
+    ],
+    "baselines": [
+        # Each call of an agent against the agent's own earlier calls (speechqa.baseline): one
+        # row per call and metric; calls without an agent_id have none.
+        *_key(),
+        ("agent_id", pa.string()),
+        ("call_start_utc", UTC_US),            # the order of the agent's calls
+        ("metric", pa.string()),
+        ("value", pa.float64()),               # the call's own value
+        ("baseline_median", pa.float64()),     # median over the agent's last window_calls earlier calls measuring it
+        ("baseline_spread", pa.float64()),     # robust SD: 1.4826 x MAD (1.2533 x mean absolute deviation when MAD is 0)
+        ("baseline_calls", pa.int64()),        # the earlier calls it rests on
+        ("z", pa.float64()),                   # (value - baseline_median) / baseline_spread
+        ("note", pa.string()),                 # why z is null
+        ("score_hash", pa.string()),
+        ("run_id", pa.string()),
     ],
     "errors": [
         ("source_path", pa.string()),          # relative to the recordings folder

@@ -378,7 +378,8 @@ def _files(folder: Path) -> list[Path]:
 def _read_files(files: list[Path], *, table: str, columns: list[str] | None = None) -> pa.Table:
     parts = []
     for path in files:
-        wanted = None if columns is None else [c for c in columns if c in pq.read_schema(path).names]
+        names = None if columns is None else set(pq.read_schema(path).names)   # once per file, not per column
+        wanted = None if columns is None else [c for c in columns if c in names]
         parts.append(pq.read_table(path, columns=wanted, partitioning=None))   # only the columns asked for are read
     if not parts:
         schema = table_schema(table)
