@@ -122,7 +122,7 @@ def test_each_acoustic_perturbation_changes_only_its_own_criterion(lca49):
 
 
 @pytest.mark.slow
-def test_a_criterion_that_moves_with_another_behaviour_is_caught(fixtures_dir, lca49):
+def test_a_criterion_that_moves_with_another_behaviour_is_caught(lca49):
     """The suite's own check can fail: a criterion on the agent's absolute level (which a
     loudness change moves, but which is not the loudness-match criterion) changes with -12 dB."""
     call, _ = lca49
@@ -175,7 +175,7 @@ def test_a_cut_greeting_fails_the_greeting_and_nothing_else():
         pytest.skip(f"no speech recogniser: {exc}")
     sample = suite.load(Path(__file__).resolve().parents[1] / "samples" / "call_en_stereo.wav",
                         config=config, transcriber=transcriber)
-    outcome = suite.run_case(cases.greeting_case(sample), sample, config=config, transcriber=transcriber)
+    outcome = suite.run_case(cases.greeting_case(), sample, config=config, transcriber=transcriber)
     assert outcome.problems == ()
     assert ("greeting", "pass", "fail") in outcome.changed
     assert set(c for c, _, _ in outcome.changed) - {"greeting"} <= set(outcome.edge)

@@ -34,7 +34,7 @@ def report(call_path: Path, *, config, transcriber, ladders: bool) -> tuple[str,
     if SAMPLE.is_file():
         sample = suite.load(SAMPLE, config=config, transcriber=transcriber)
         outcomes += [(SAMPLE.stem, o) for o in
-                     suite.run_cases(sample, [cases.greeting_case(sample)], config=config, transcriber=transcriber)]
+                     suite.run_cases(sample, [cases.greeting_case()], config=config, transcriber=transcriber)]
     parts = [f"{'With' if suite.transcribed(config) else 'Without'} transcription, the shipped configuration.",
              "", table.perturbation_table(outcomes)]
     steps = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.validity.suite import Call, Outcome, Skipped, Step, _fmt, tolerance
+from benchmarks.validity.suite import Call, Outcome, Skipped, Step, fmt, tolerance
 
 
 def _cell(items) -> str:
@@ -33,14 +33,14 @@ def ladder_table(call: Call, steps: list[Step]) -> str:
     rows = ["| rung | what | SNR measured (dB) | ASR confidence | words | quality gate | criteria changed | "
             "decided -> other decision |",
             "|---|---|---|---|---|---|---|---|",
-            f"| clean | as recorded | {_fmt(call.metric('snr_db'))} | {_fmt(call.metric('asr_confidence'))} "
-            f"| {_fmt(call.metric('words_total'))} | passes | | |"]
+            f"| clean | as recorded | {fmt(call.metric('snr_db'))} | {fmt(call.metric('asr_confidence'))} "
+            f"| {fmt(call.metric('words_total'))} | passes | | |"]
     for s in steps:
         m = s.result.metrics
         changed = [f"{c}: {b} -> {a}" for c, b, a in s.changed]
         gate = "poor: all abstain" if s.poor else "passes"
         flipped = _cell(s.flipped) + ("" if s.ok else " (NOT abstained)")
-        rows.append(f"| {s.name} | {s.note} | {_fmt(m['snr_db'])} | {_fmt(m['asr_confidence'])} | {_fmt(m['words_total'])} "
+        rows.append(f"| {s.name} | {s.note} | {fmt(m['snr_db'])} | {fmt(m['asr_confidence'])} | {fmt(m['words_total'])} "
                     f"| {gate} | {_cell(changed)} | {flipped} |")
     return "\n".join(rows)
 
@@ -57,7 +57,7 @@ def holds_table(call: Call, noise: list[Step], codecs: list[Step]) -> str:
             if not s.held[metric]:
                 break
             down_to = s.note.replace("SNR ", "")
-        marks = ["yes" if s.held[metric] else _fmt(s.result.metrics[metric]) for s in codecs]
+        marks = ["yes" if s.held[metric] else fmt(s.result.metrics[metric]) for s in codecs]
         tol = "n/a" if clean is None else f"±{tolerance(metric, clean):.3g}"
-        rows.append(f"| {metric} | {_fmt(clean)} | {tol} | {down_to} | " + " | ".join(marks) + " |")
+        rows.append(f"| {metric} | {fmt(clean)} | {tol} | {down_to} | " + " | ".join(marks) + " |")
     return "\n".join(rows)
