@@ -1,18 +1,21 @@
-"""The second recogniser: CTC models on onnxruntime through sherpa-onnx (the `onnx-asr` extra),
-for weights a user holds locally (GigaAM's CTC export, for one). The only module of speechqa that
-imports sherpa_onnx, inside its functions: importing this module loads nothing.
+"""The second recogniser: CTC and transducer models on onnxruntime through sherpa-onnx (the
+`onnx-asr` extra), for weights a user holds locally (GigaAM's CTC and RNNT exports, T-one). The
+only module of speechqa that imports sherpa_onnx, inside its functions: importing this module
+loads nothing.
 
-A model is a folder, never a name: the ONNX file, its `tokens.txt`, and `speechqa-model.toml`
-naming the family, the sample rate and feature bins it was trained on, the one language it
-reads, and the sha256 of each file, checked before anything is loaded. speechqa.asr packs the
-speech into windows as for Whisper and hands each window's audio here; the words come back with
-their times in packed seconds as `DecodedWindow`s, and speechqa.packing maps them back.
+A model is a folder, never a name: its ONNX files, its `tokens.txt`, and `speechqa-model.toml`
+naming the family, the files, the sample rate (and feature bins) it was trained on, the one
+language it reads, and the sha256 of each file, checked before anything is loaded. speechqa.asr
+packs the speech into windows as for Whisper and hands each window's audio here; the words come
+back with their times in packed seconds as `DecodedWindow`s, and speechqa.packing maps them back.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import io
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +27,38 @@ from speechqa.names import LANGUAGES
 from speechqa.packing import ASR_RATE_HZ, DecodedWindow
 
 SIDECAR = "speechqa-model.toml"
-FAMILIES = ("nemo_ctc",)   # sherpa-onnx's offline NeMo CTC loader (GigaAM v2/v3 CTC exports)
 INSTALL_HINT = "pip install 'speechqa[onnx-asr]'"
+BLANKS = ("<blk>", "<eps>", "<blank>")   # what sherpa-onnx's CTC decoders take for the blank token
+STREAM_TAIL_S = 0.6   # silence after a window fed to a streaming model: it decodes a chunk only once the next has begun
+
+
+@dataclass(frozen=True)
+class Family:
+    """A kind of model sherpa-onnx loads, and what speechqa checks of it before handing it over."""
+
+    files: tuple[str, ...]      # the sidecar keys that name its files, the one holding the metadata first
+    metadata: tuple[str, ...]   # the metadata keys sherpa-onnx reads from that file (it ends the process when one is missing)
+    fix: str                    # how a converted model gets them
+    frame_s: float              # one output frame, unless the sidecar says otherwise
+    feature_dim: bool           # whether the sidecar names the log-mel bins (a streaming T-one reads raw samples)
+
+
+FAMILIES = {
+    # sherpa-onnx's offline NeMo CTC loader (GigaAM v2/v3 CTC exports)
+    "nemo_ctc": Family(
+        ("model", "tokens"), ("vocab_size", "subsampling_factor", "normalize_type"),
+        "export it with sherpa-onnx's scripts/nemo/GigaAM/export-onnx-ctc-v2.py (or -v3), which writes them", 0.04, True),
+    # its offline NeMo transducer loader (GigaAM v2/v3 RNNT: encoder, decoder, joiner)
+    "nemo_transducer": Family(
+        ("encoder", "decoder", "joiner", "tokens"),
+        ("vocab_size", "subsampling_factor", "normalize_type", "pred_rnn_layers", "pred_hidden"),
+        "export it with sherpa-onnx's scripts/nemo/GigaAM/export-onnx-rnnt-v2.py (or -v3), which writes them into the encoder",
+        0.04, True),
+    # its online T-one loader (t-tech's streaming CTC model for 8 kHz Russian telephone speech)
+    "t_one_ctc": Family(
+        ("model", "tokens"), ("frame_length_ms", "state_dim", "sample_rate"),
+        "run sherpa-onnx's scripts/t-one/add_meta_data.py on T-one's model.onnx (T-one's own file has none)", 0.03, False),
+}
 
 
 @dataclass(frozen=True)
@@ -33,10 +66,9 @@ class OnnxModelSpec:
     """What `speechqa-model.toml` says of a model folder."""
 
     family: str
-    model_file: str
-    tokens_file: str
+    files: dict[str, str]          # sidecar key ("model", "encoder", ..., "tokens") -> file name in the folder
     sample_rate_hz: int
-    feature_dim: int
+    feature_dim: int               # log-mel bins (0 where the family reads raw samples)
     language: str
     frame_s: float                 # one output frame (feature shift x subsampling): a word's last token lasts this long
     sha256: dict[str, str]         # file name -> hex digest
@@ -46,7 +78,7 @@ class OnnxModelSpec:
 class OnnxModel:
     folder: str
     spec: OnnxModelSpec
-    recognizer: object             # sherpa_onnx.OfflineRecognizer
+    recognizer: object             # sherpa_onnx.OfflineRecognizer, or OnlineRecognizer for t_one_ctc
 
 
 def is_onnx_model(model: str) -> bool:
@@ -60,23 +92,26 @@ def read_spec(folder: str | Path) -> OnnxModelSpec:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SpeechQAError(f"{path}: cannot read it ({exc})", error_type="bad_config") from None
+    family = FAMILIES.get(table.get("family"))
+    if family is None:
+        raise SpeechQAError(f"{path}: family = {table.get('family')!r}; speechqa runs {tuple(FAMILIES)}", error_type="bad_config")
     try:
         spec = OnnxModelSpec(
-            family=table["family"], model_file=table["model"], tokens_file=table["tokens"],
-            sample_rate_hz=int(table["sample_rate_hz"]), feature_dim=int(table["feature_dim"]),
-            language=table["language"], frame_s=float(table.get("frame_s", 0.04)), sha256=dict(table["sha256"]),
+            family=table["family"], files={key: str(table[key]) for key in family.files},
+            sample_rate_hz=int(table["sample_rate_hz"]),
+            feature_dim=int(table["feature_dim"]) if family.feature_dim else int(table.get("feature_dim", 0)),
+            language=table["language"], frame_s=float(table.get("frame_s", family.frame_s)), sha256=dict(table["sha256"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
+        needs = ", ".join((*family.files, "sample_rate_hz", *(("feature_dim",) if family.feature_dim else ()), "language"))
         raise SpeechQAError(
-            f"{path}: {exc!r} missing or malformed; it needs family, model, tokens, sample_rate_hz, feature_dim, "
-            "language and a [sha256] table with each file's digest (see the README, 'A second recogniser')",
+            f"{path}: {exc!r} missing or malformed; family {table['family']!r} needs {needs} and a [sha256] table "
+            "with each file's digest (see the README, 'A second recogniser')",
             error_type="bad_config",
         ) from None
-    if spec.family not in FAMILIES:
-        raise SpeechQAError(f"{path}: family = {spec.family!r}; speechqa runs {FAMILIES}", error_type="bad_config")
     if spec.language not in LANGUAGES:
         raise SpeechQAError(f"{path}: language = {spec.language!r}; use one of {LANGUAGES}", error_type="bad_config")
-    for name in (spec.model_file, spec.tokens_file):
+    for name in spec.files.values():
         if name not in spec.sha256:
             raise SpeechQAError(f"{path}: [sha256] has no digest for {name}: add `sha256sum {name}`'s", error_type="bad_config")
     return spec
@@ -100,6 +135,94 @@ def verify(folder: str | Path, spec: OnnxModelSpec) -> None:
             )
 
 
+def _varint(f) -> int | None:
+    value = shift = 0
+    while byte := f.read(1):
+        value |= (byte[0] & 0x7F) << shift
+        if byte[0] < 0x80:
+            return value
+        shift += 7
+    if shift:
+        raise ValueError("a number cut short")
+    return None
+
+
+def _length_delimited(f):
+    """(field number, size) of each length-delimited protobuf field in `f`, which is left at its
+    bytes for the caller to read or skip; the other fields (numbers) are skipped here."""
+    while (key := _varint(f)) is not None:
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _varint(f)
+        elif wire in (1, 5):
+            f.seek(8 if wire == 1 else 4, 1)
+        elif wire == 2:
+            yield number, _varint(f)
+        else:
+            raise ValueError(f"not an ONNX file (protobuf wire type {wire})")
+
+
+def onnx_metadata(path: Path) -> dict[str, str]:
+    """An ONNX file's `metadata_props` (ModelProto field 14, entries of key 1 and value 2), read
+    without loading the graph, whose bytes are skipped over (a GigaAM encoder's are 1 GB)."""
+    found = {}
+    with path.open("rb") as f:
+        for number, size in _length_delimited(f):
+            if number != 14:
+                f.seek(size, 1)
+                continue
+            entry = {}
+            with io.BytesIO(f.read(size)) as g:
+                for key, length in _length_delimited(g):
+                    entry[key] = g.read(length).decode("utf-8")
+            found[entry.get(1, "")] = entry.get(2, "")
+    return found
+
+
+def read_tokens(path: Path) -> dict[int, str]:
+    """tokens.txt as sherpa-onnx reads it: `symbol id` a line; a line of the id alone is a space
+    (T-one's word separator)."""
+    tokens = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            symbol, _, number = line.rpartition(" ")
+            tokens[int(number)] = symbol if symbol.strip() else " "
+    return tokens
+
+
+def check_loadable(folder: str | Path, spec: OnnxModelSpec) -> None:
+    """What sherpa-onnx ends the whole process over instead of raising (a metadata key missing, a
+    blank token it cannot find or in the wrong place, a tokens.txt of another size), checked
+    first so that a wrongly converted model is an error with its fix, not a batch that dies."""
+    family = FAMILIES[spec.family]
+    first = Path(folder) / spec.files[family.files[0]]
+    tokens_path = Path(folder) / spec.files["tokens"]
+    try:
+        metadata = onnx_metadata(first)
+        tokens = read_tokens(tokens_path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise SpeechQAError(f"{first} or {tokens_path} cannot be read as ONNX and tokens ({exc})", error_type="model_missing") from None
+    missing = [key for key in family.metadata if key not in metadata]
+    if missing:
+        raise SpeechQAError(f"{first} lacks the metadata {missing} that sherpa-onnx reads: {family.fix}", error_type="model_missing")
+    symbols = set(tokens.values())
+    if spec.family == "nemo_transducer":
+        size = int(metadata["vocab_size"]) + 1   # NeMo's vocab_size leaves the blank out
+        if tokens.get(size - 1) != "<blk>" or len(tokens) != size:
+            raise SpeechQAError(
+                f"{tokens_path}: sherpa-onnx wants {size} tokens (the encoder's vocab_size and the blank) with <blk> last, "
+                f"id {size - 1}: write it with the export script's tokens, or export the encoder anew",
+                error_type="model_missing",
+            )
+    if spec.family == "t_one_ctc":
+        if not symbols & set(BLANKS):
+            raise SpeechQAError(f"{tokens_path} has no blank token (one of {BLANKS}): T-one's [PAD] is written as <blk> "
+                                "by sherpa-onnx's scripts/t-one/generate_tokens.py", error_type="model_missing")
+        if int(metadata["sample_rate"]) != spec.sample_rate_hz:
+            raise SpeechQAError(f"{Path(folder) / SIDECAR}: sample_rate_hz = {spec.sample_rate_hz}, but {first} reads "
+                                f"{metadata['sample_rate']} Hz: write {metadata['sample_rate']} there", error_type="bad_config")
+
+
 @functools.lru_cache(maxsize=2)
 def load_onnx_model(folder: str, *, threads: int = 0) -> OnnxModel:
     """The recogniser of a checked model folder, once per process."""
@@ -110,55 +233,99 @@ def load_onnx_model(folder: str, *, threads: int = 0) -> OnnxModel:
     except ImportError as exc:
         raise SpeechQAError(f"{folder} is a model for sherpa-onnx, which is not installed ({exc}): {INSTALL_HINT}",
                             error_type="model_missing") from None
+    check_loadable(folder, spec)
+    path = {key: str(Path(folder) / name) for key, name in spec.files.items()}
+    common = dict(tokens=path["tokens"], num_threads=threads or 2, sample_rate=spec.sample_rate_hz)
     try:
-        recognizer = sherpa_onnx.OfflineRecognizer.from_nemo_ctc(
-            model=str(Path(folder) / spec.model_file), tokens=str(Path(folder) / spec.tokens_file),
-            num_threads=threads or 2, sample_rate=spec.sample_rate_hz, feature_dim=spec.feature_dim,
-        )
+        if spec.family == "nemo_ctc":
+            recognizer = sherpa_onnx.OfflineRecognizer.from_nemo_ctc(model=path["model"], feature_dim=spec.feature_dim, **common)
+        elif spec.family == "nemo_transducer":
+            recognizer = sherpa_onnx.OfflineRecognizer.from_transducer(
+                encoder=path["encoder"], decoder=path["decoder"], joiner=path["joiner"], feature_dim=spec.feature_dim,
+                model_type="nemo_transducer", decoding_method="greedy_search", **common)
+        else:
+            recognizer = sherpa_onnx.OnlineRecognizer.from_t_one_ctc(model=path["model"], **common)
     except Exception as exc:   # onnxruntime and sherpa-onnx raise many kinds; all mean "no model"
         raise SpeechQAError(f"cannot load the model in {folder} ({exc})", error_type="model_missing") from None
     return OnnxModel(folder=folder, spec=spec, recognizer=recognizer)
 
 
-def words_from_tokens(tokens: list[str], times_s: list[float], *, frame_s: float, end_s: float) -> list[tuple[str, float, float]]:
-    """SentencePiece tokens (a word starts at each `▁`, or a space as sherpa-onnx writes it) and
-    their start times joined into (word, start_s, end_s): a word ends where the next begins or
-    one frame after its last token, never after `end_s`."""
+def words_from_tokens(
+    tokens: list[str], times_s: list[float], *, frame_s: float, end_s: float, log_probs: list[float] | None = None
+) -> list[tuple[str, float, float, float]]:
+    """Tokens and their start times joined into (word, start_s, end_s, probability). A word starts
+    at a SentencePiece token's `▁` (or the space sherpa-onnx writes for it); a separator alone
+    (T-one's `|`, a space in its tokens.txt) ends the word before it, and the next token starts
+    one. A word ends where the next begins or one frame after its last token, never after
+    `end_s`. Its probability is the mean of its tokens' (as faster-whisper's is), 1 where the
+    model gives none."""
+    probabilities = [math.exp(p) for p in log_probs] if log_probs and len(log_probs) == len(tokens) else [1.0] * len(tokens)
     words: list[list] = []
-    for token, t in zip(tokens, times_s):
-        starts_word = token.startswith(("▁", " ")) or not words
+    boundary = True
+    for token, t, p in zip(tokens, times_s, probabilities):
         text = token.lstrip("▁ ")
-        if starts_word:
-            words.append([text, float(t), float(t) + frame_s])
+        if not text:
+            boundary = True
+        elif boundary or token.startswith(("▁", " ")):
+            words.append([text, float(t), float(t) + frame_s, [p]])
+            boundary = False
         else:
             words[-1][0] += text
             words[-1][2] = float(t) + frame_s
+            words[-1][3].append(p)
     for word, following in zip(words, words[1:]):
         word[2] = min(word[2], following[1])
-    return [(text, start, min(end, end_s)) for text, start, end in words if text]
+    return [(text, start, min(end, end_s), float(np.mean(ps))) for text, start, end, ps in words]
+
+
+def _read_offline(audios: list[np.ndarray], recognizer) -> list[tuple[str, list, list, list]]:
+    streams = []
+    for audio in audios:
+        stream = recognizer.create_stream()
+        stream.accept_waveform(ASR_RATE_HZ, np.ascontiguousarray(audio, dtype=np.float32))
+        streams.append(stream)
+    recognizer.decode_streams(streams)
+    return [(s.result.text, list(s.result.tokens), list(s.result.timestamps), list(s.result.ys_log_probs)) for s in streams]
+
+
+def _read_streaming(audios: list[np.ndarray], recognizer, *, sample_rate_hz: int) -> list[tuple[str, list, list, list]]:
+    """Each window as a stream of its own, brought to the model's rate here (soxr, as packing
+    does) rather than by sherpa-onnx's resampler, and followed by silence so that its last chunk
+    is decoded; the streams advance a chunk at a time together."""
+    import soxr
+
+    streams = []
+    for audio in audios:
+        audio = np.asarray(audio, dtype=np.float32)
+        if sample_rate_hz != ASR_RATE_HZ:
+            audio = soxr.resample(audio, ASR_RATE_HZ, sample_rate_hz, quality="HQ").astype(np.float32)
+        stream = recognizer.create_stream()
+        stream.accept_waveform(sample_rate_hz, np.concatenate([audio, np.zeros(int(STREAM_TAIL_S * sample_rate_hz), np.float32)]))
+        stream.input_finished()
+        streams.append(stream)
+    while ready := [s for s in streams if recognizer.is_ready(s)]:
+        recognizer.decode_streams(ready)
+    results = [recognizer.get_result_all(s) for s in streams]
+    return [(r.text, list(r.tokens), list(r.timestamps), list(r.ys_probs)) for r in results]
 
 
 def decode(audios: list[np.ndarray], windows: list[tuple[float, float]], *, model: OnnxModel) -> list[DecodedWindow]:
     """Each window's audio (16 kHz) read by the model, all as one batch of streams; the words'
-    times in packed seconds. CTC models do not invent text on silence as Whisper does, so no
-    window is judged invented (no-speech probability 0); a word's probability is 1 where the
-    model gives no token probabilities."""
-    streams = []
-    for audio in audios:
-        stream = model.recognizer.create_stream()
-        stream.accept_waveform(ASR_RATE_HZ, np.ascontiguousarray(audio, dtype=np.float32))
-        streams.append(stream)
-    model.recognizer.decode_streams(streams)
+    times in packed seconds. These models do not invent text on silence as Whisper does, so no
+    window is judged invented (no-speech probability 0). A word's probability comes from its
+    tokens' log-probabilities where the model gives them (transducers), else it is 1."""
+    if model.spec.family == "t_one_ctc":
+        read = _read_streaming(audios, model.recognizer, sample_rate_hz=model.spec.sample_rate_hz)
+    else:
+        read = _read_offline(audios, model.recognizer)
     decoded = []
-    for (start, end), stream in zip(windows, streams):
-        result = stream.result
-        words = words_from_tokens(list(result.tokens), list(result.timestamps), frame_s=model.spec.frame_s, end_s=end - start)
-        logprobs = list(getattr(result, "ys_log_probs", []) or [])
+    for (start, end), (text, tokens, times, log_probs) in zip(windows, read):
+        words = words_from_tokens(tokens, times, frame_s=model.spec.frame_s, end_s=end - start, log_probs=log_probs)
         decoded.append(DecodedWindow(
-            text=result.text.strip(),
-            avg_logprob=float(np.mean(logprobs)) if logprobs else 0.0,
+            text=text.strip(),
+            avg_logprob=float(np.mean(log_probs)) if log_probs else 0.0,
             no_speech_prob=0.0,
             compression_ratio=0.0,
-            words=tuple((text, start + a, start + b, 1.0) for text, a, b in words),
+            words=tuple((word, start + a, start + b, p) for word, a, b, p in words),
         ))
     return decoded
