@@ -57,7 +57,7 @@ FAMILIES = {
     # its online T-one loader (t-tech's streaming CTC model for 8 kHz Russian telephone speech)
     "t_one_ctc": Family(
         ("model", "tokens"), ("frame_length_ms", "state_dim", "sample_rate"),
-        "run sherpa-onnx's scripts/t-one/add_meta_data.py on T-one's model.onnx (T-one's own file has none)", 0.03, False),
+        "run sherpa-onnx's scripts/t-one/add_meta_data.py on T-one's model.onnx (T-one's own file lacks them)", 0.03, False),
 }
 
 
