@@ -205,7 +205,9 @@ def check_loadable(folder: str | Path, spec: OnnxModelSpec) -> None:
     missing = [key for key in family.metadata if key not in metadata]
     if missing:
         raise SpeechQAError(f"{first} lacks the metadata {missing} that sherpa-onnx reads: {family.fix}", error_type="model_missing")
-    symbols = set(tokens.values())
+    numbers = {key: metadata[key] for key in ("vocab_size", "sample_rate") if key in family.metadata}
+    if not all(value.strip().isdigit() for value in numbers.values()):
+        raise SpeechQAError(f"{first}: the metadata {numbers} should be whole numbers: {family.fix}", error_type="model_missing")
     if spec.family == "nemo_transducer":
         size = int(metadata["vocab_size"]) + 1   # NeMo's vocab_size leaves the blank out
         if tokens.get(size - 1) != "<blk>" or len(tokens) != size:
@@ -215,7 +217,7 @@ def check_loadable(folder: str | Path, spec: OnnxModelSpec) -> None:
                 error_type="model_missing",
             )
     if spec.family == "t_one_ctc":
-        if not symbols & set(BLANKS):
+        if not set(tokens.values()) & set(BLANKS):
             raise SpeechQAError(f"{tokens_path} has no blank token (one of {BLANKS}): T-one's [PAD] is written as <blk> "
                                 "by sherpa-onnx's scripts/t-one/generate_tokens.py", error_type="model_missing")
         if int(metadata["sample_rate"]) != spec.sample_rate_hz:
