@@ -298,6 +298,14 @@ def test_a_transducer_sidecar_names_all_three_files(tmp_path):
     assert info.value.error_type == "bad_config" and "'joiner'" in str(info.value) and "encoder, decoder, joiner, tokens" in str(info.value)
 
 
+def test_without_the_extra_a_model_folder_names_the_install(tmp_path, monkeypatch):
+    folder = build_tiny_ctc(tmp_path)
+    monkeypatch.setitem(sys.modules, "sherpa_onnx", None)   # as if `onnx-asr` were not installed
+    with pytest.raises(SpeechQAError) as info:
+        load_onnx_model(str(folder))
+    assert info.value.error_type == "model_missing" and "pip install 'speechqa[onnx-asr]'" in str(info.value)
+
+
 def test_another_language_than_the_models_is_bad_config(tiny):
     with pytest.raises(SpeechQAError) as info:
         Transcriber(dataclasses.replace(AsrOptions(model=str(tiny)), language="en"))
