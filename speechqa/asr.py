@@ -71,7 +71,7 @@ def transcribe_channels(
             first_speech = encoded[: max(1, ceil(options.detect_from_s / options.max_clip_s))]
             language, probability = whisper.detect_language(first_speech, model=model)
         decoded += whisper.decode(encoded, batch, model=model, language=language, beam_size=options.beam_size,
-                                  dropped=lambda window: packing.invented(window, options))
+                                  prompt=options.prompt(language), dropped=lambda window: packing.invented(window, options))
     if language == AUTO:   # nothing to listen to
         language, probability = "en", 0.0
     method = method if probability is None else "detected"

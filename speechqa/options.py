@@ -167,6 +167,13 @@ class AsrOptions:
     utterance_gap_s: float = 1.0         # a longer gap between words starts a new utterance
     no_speech_prob_max: float = 0.6      # drop a segment Whisper finds this likely to be no speech
     compression_ratio_max: float = 2.4   # drop a segment that repeats itself
+    avg_logprob_min: float = -1.0        # drop a segment Whisper reads less surely than this (its own failure mark)
+    prompt_en: str = ""                  # text read as if said before each window, per language (names, style); "" = none
+    prompt_ru: str = ""
+
+    def prompt(self, language: str) -> str:
+        """The style prompt for `language` ("" for none)."""
+        return getattr(self, f"prompt_{language}", "")
 
     def __post_init__(self):
         for name in ("language", "agent_language", "caller_language"):

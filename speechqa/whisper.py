@@ -111,11 +111,12 @@ def _tokenizer(model, language: str):
 
 def decode(
     encoded: np.ndarray, windows: list[tuple[float, float]], *, model, language: str, beam_size: int,
-    dropped: Callable[[DecodedWindow], bool] = lambda window: False,
+    prompt: str = "", dropped: Callable[[DecodedWindow], bool] = lambda window: False,
 ) -> list[DecodedWindow]:
     """A batch of encoded windows (packed seconds) read by Whisper in `language` (no timestamp
     tokens; word times from the alignment heads), as faster-whisper's BatchedInferencePipeline
-    reads them; the words' times in packed seconds.
+    reads them; the words' times in packed seconds. `prompt`: text Whisper reads as the words
+    said before each window (its style carries over), or "" for none.
 
     A window that `dropped` finds invented (judged on its text and scores, before its words are
     timed) comes back without words: aligning it would be work thrown away."""
@@ -123,10 +124,10 @@ def decode(
 
     storage = get_ctranslate2_storage(encoded)
     tokenizer = _tokenizer(model, language)
-    prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+    previous = tokenizer.encode(" " + prompt.strip()) if prompt.strip() else []
     results = model.model.generate(
         storage,
-        [prompt] * len(windows),
+        [model.get_prompt(tokenizer, previous, without_timestamps=True)] * len(windows),
         beam_size=beam_size,
         max_length=model.max_length,
         suppress_blank=True,

@@ -82,6 +82,26 @@ def test_no_words_on_silence_or_tones(transcriber):
             assert found == [], f"{name} ({language}) gave {[u.text for u in found]}"
 
 
+def test_a_prompt_echoed_over_tones_is_dropped():
+    """A style prompt makes Whisper read it back over a ringback tone and hold music, sure it is
+    not silence (no-speech probability 0.4-0.5), but unsure of its words: the average
+    log-probability floor drops those windows, and nothing else is needed for it."""
+    sr, t = 16000, np.arange(10 * 16000) / 16000
+    chord = sum(np.sin(2 * np.pi * f * t) for f in (262, 330, 392)) * (0.3 + 0.2 * np.sin(2 * np.pi * 2 * t))
+    tones = {"ringback": 0.2 * np.sin(2 * np.pi * 425 * t) * (t % 4 < 1), "hold music": 0.1 * chord}
+    prompt = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
+    guarded = dataclasses.replace(CONFIG.measure.asr, prompt_en=prompt)
+    unguarded = dataclasses.replace(guarded, avg_logprob_min=float("-inf"))
+    heard = {}
+    for label, options in (("guarded", guarded), ("unguarded", unguarded)):
+        reader = Transcriber(options)
+        heard[label] = {name: reader.transcribe_channel(audio.astype(np.float32), sr, np.array([[0.0, 10.0]]),
+                                                        party="agent", language="en")
+                        for name, audio in tones.items()}
+    assert all(found == [] for found in heard["guarded"].values()), heard["guarded"]
+    assert any(found != [] for found in heard["unguarded"].values()), "the prompt no longer makes Whisper invent: the test proves nothing"
+
+
 def test_a_dropped_window_is_not_aligned_and_the_rest_read_the_same(fixtures_dir, transcriber):
     """Words are timed only in the windows kept: a window of hold music comes back without
     words, and a window of speech beside it in the batch reads exactly as when all are aligned."""
