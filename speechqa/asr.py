@@ -142,5 +142,5 @@ class Transcriber:
         self, signal: np.ndarray, sample_rate_hz: int, speech: np.ndarray, *, party: str, language: str
     ) -> list[Utterance]:
         return list(transcribe_channels(
-            np.asarray(signal)[None, :], sample_rate_hz, [speech], parties=(party,), language=language, model=self.model, options=self.options,
+            signal, sample_rate_hz, [speech], parties=(party,), language=language, model=self.model, options=self.options,
         ).channels[0])

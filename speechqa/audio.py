@@ -2,8 +2,11 @@
 
 `read_audio` decodes with libsndfile (soundfile) and falls back to FFmpeg (PyAV) for what
 libsndfile cannot read (AMR, AAC/m4a, G.723.1, ...). It reads in blocks and resamples each block
-with a streaming resampler (soxr) straight into one preallocated float32 buffer, so a one-hour
-stereo call costs its output array plus a few blocks, never a float64 copy of the file.
+with a streaming resampler (soxr) straight into a temporary float32 file
+(`speechqa.sample_file`, unlinked as soon as it is open), which the measurement reads back a
+block at a time: a call costs a few blocks of memory however long it is. `Recording.close()`
+(or `with read_audio(...) as recording:`) frees the file at once; else it goes with the
+Recording. A Recording made in memory holds an array instead; both slice alike.
 
 - Analysis rate: 16 kHz when the source is sampled at 16 kHz or more, else 8 kHz.
 - Channels: mono or stereo (agent and caller). More channels are refused (too_many_channels)
@@ -13,7 +16,7 @@ stereo call costs its output array plus a few blocks, never a float64 copy of th
   end of the file, FLAC/MP3 frame count not reached, an Ogg stream without a complete
   end-of-stream page, a decoder error mid-stream). Whatever decoded before the cut is returned.
 - Float sources: NaN and infinite samples become 0; nothing is clipped.
-- DC removed: each channel, once read, less its mean, so a recorder's DC offset reaches no
+- DC removed: each channel, as read back, less its mean, so a recorder's DC offset reaches no
   measurement (the VAD, levels, pitch, the noise floor, diarization, the recogniser). On the
   English sample a 1 % offset had raised the noise floor from -65 to -40 dBFS, 5 % cut the
   caller's talk from 18.5 s to 0.4 s, 20 % left no speech; now all three measure as the clean file.
@@ -36,6 +39,7 @@ import math
 import numbers
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +50,7 @@ from speechqa.containers import (WavHeader, decoder_chatter_to_debug, looks_like
                                  opener_with_data_size, read_wav_header)
 from speechqa.errors import SpeechQAError
 from speechqa.names import PARTIES
+from speechqa.sample_file import SampleFile, SampleFileWriter
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +60,7 @@ MAX_CHANNELS = 2
 
 _BLOCK_FRAMES = 1 << 16        # frames per read: 512 KiB of float32 stereo
 _RETRY_BLOCK_FRAMES = 1024     # after a decode error, re-read up to the cut in small steps
-_MOVE_CHUNK = 1 << 20          # samples moved at a time when compacting the output buffer
+_PEAK_BLOCK = 1 << 20          # samples a channel's peak is looked for in at a time
 _MP3_LENGTH_SLACK = 0.01       # mpg123 may estimate an MP3's length: allow 1 % before calling it cut
 CLIPPED_AT = 0.999             # a sample this close to full scale counts as clipped (quality.clipping_share)
 # WAV format tags libsndfile decodes (PCM, MS/IMA ADPCM, float, G.711, GSM): when those fail, the
@@ -67,10 +72,11 @@ _WAV_TAG_NAMES = {0x0022: "TrueSpeech", 0x0050: "MPEG", 0x0055: "MP3", 0x00FF: "
 
 @dataclass(frozen=True, eq=False)
 class Recording:
-    """One decoded recording at the analysis rate. `samples` is read-only."""
+    """One decoded recording at the analysis rate. `samples` is read-only: a float32
+    (channels, n) array, or a SampleFile (what read_audio gives) that slices like one."""
 
     path: str
-    samples: np.ndarray          # float32, shape (channels, n), at sample_rate_hz
+    samples: np.ndarray | SampleFile   # float32, shape (channels, n), at sample_rate_hz
     sample_rate_hz: int          # 16000 when the source is >= 16 kHz, else 8000
     source_sample_rate_hz: int
     channels: int
@@ -79,6 +85,17 @@ class Recording:
     truncated: bool              # the header and the data disagree: cut off, or a header never finished
     clipping_share: float | None = None   # samples at full scale, the worse channel, before DC removal; None: count `samples`
     notes: tuple[str, ...] = ()  # what the reader noticed, without the path (see the module docstring)
+
+    def close(self) -> None:
+        """Free the temporary sample file now (nothing to do for samples held in memory)."""
+        if isinstance(self.samples, SampleFile):
+            self.samples.close()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def analysis_rate_hz(source_rate_hz: int) -> int:
@@ -127,6 +144,7 @@ def read_audio(path: str | os.PathLike, *, max_duration_s: float = 14400.0) -> R
     samples = decoded.samples
     rate = analysis_rate_hz(decoded.source_rate_hz)
     if samples.shape[1] == 0:
+        samples.close()
         raise SpeechQAError(f"{name} decodes to no samples ({decoded.source_format}); the recording is "
                             "empty: export it again", error_type="zero_length")
     truncated = decoded.cut or bool(notes)
@@ -157,46 +175,87 @@ def read_two_legs(agent_path: str | os.PathLike, caller_path: str | os.PathLike,
     any other is refused (too_many_channels): mixing it would put two parties on one side.
     Raises what read_audio raises, with the same error_type and the leg named.
     """
-    legs, signals = [], []
-    for role, path in zip(PARTIES, (agent_path, caller_path)):
-        try:
-            leg = read_audio(path, max_duration_s=max_duration_s)
-        except SpeechQAError as exc:
-            raise SpeechQAError(f"{role} leg: {exc}", error_type=exc.error_type) from None
-        signal = leg.samples[0]
-        if leg.channels == 2:
-            left, right = leg.samples
-            # float32 dot products: no float64 copy of an hour of audio, precise enough here
-            left_energy, right_energy = float(np.dot(left, left)), float(np.dot(right, right))
-            correlation = (float(np.dot(left, right)) / math.sqrt(left_energy * right_energy)
-                           if left_energy > 0 and right_energy > 0 else 1.0)
-            if correlation < 0.95:
-                raise SpeechQAError(
-                    f"{role} leg: {leg.path} has two channels that differ (correlation "
-                    f"{correlation:.2f}); a leg holds one party: export the legs as mono, or if this "
-                    "file is a whole stereo call, rename it so that pair_pattern does not take it for a leg",
-                    error_type="too_many_channels",
-                )
-            both = left_energy > 0 and right_energy > 0
-            signal = (left + right) * np.float32(0.5 if both else 1.0)   # a silent side adds nothing
-        legs.append(leg)
-        signals.append(signal)
-    rate = min(leg.sample_rate_hz for leg in legs)
-    signals = [signal if leg.sample_rate_hz == rate else soxr.resample(signal, leg.sample_rate_hz, rate)
-               for leg, signal in zip(legs, signals)]
-    n = max(len(signal) for signal in signals)
-    samples = np.zeros((2, n), dtype=np.float32)
-    for row, signal in zip(samples, signals):
-        row[:len(signal)] = signal
-    samples.flags.writeable = False
+    legs = []
+    try:
+        for role, path in zip(PARTIES, (agent_path, caller_path)):
+            try:
+                legs.append(read_audio(path, max_duration_s=max_duration_s))
+            except SpeechQAError as exc:
+                raise SpeechQAError(f"{role} leg: {exc}", error_type=exc.error_type) from None
+        weights = [_leg_weights(role, leg) for role, leg in zip(PARTIES, legs)]
+        rate = min(leg.sample_rate_hz for leg in legs)
+        writer = SampleFileWriter(2)
+        for block in _side_by_side([_leg_signal(leg, w, rate) for leg, w in zip(legs, weights)]):
+            writer.write(block)
+        samples = writer.finish()
+    finally:
+        for leg in legs:
+            leg.close()
     agent, caller = legs
     return Recording(path=agent.path, samples=samples, sample_rate_hz=rate,
                      source_sample_rate_hz=min(agent.source_sample_rate_hz, caller.source_sample_rate_hz),
-                     channels=2, duration_s=n / rate,
+                     channels=2, duration_s=samples.shape[1] / rate,
                      source_format=f"two legs: {agent.source_format} + {caller.source_format}",
                      truncated=agent.truncated or caller.truncated,
                      clipping_share=max(leg.clipping_share or 0.0 for leg in legs),
                      notes=tuple(f"{role} leg: {note}" for role, leg in zip(PARTIES, legs) for note in leg.notes))
+
+
+def _leg_weights(role: str, leg: Recording) -> np.ndarray:
+    """How a leg's channels mix into its one signal: (1,) for mono; (0.5, 0.5) for two channels
+    carrying one signal, (1, 1) when one of them is digitally silent (it adds nothing); raises
+    too_many_channels for two that differ."""
+    if leg.channels == 1:
+        return np.ones(1, dtype=np.float32)
+    sums = np.zeros(3)   # left.left, right.right, left.right
+    for a in range(0, leg.samples.shape[1], _BLOCK_FRAMES):
+        left, right = (leg.samples[c, a:a + _BLOCK_FRAMES].astype(np.float64) for c in (0, 1))
+        sums += (np.dot(left, left), np.dot(right, right), np.dot(left, right))
+    left_energy, right_energy, cross = sums
+    correlation = cross / math.sqrt(left_energy * right_energy) if left_energy > 0 and right_energy > 0 else 1.0
+    if correlation < 0.95:
+        raise SpeechQAError(
+            f"{role} leg: {leg.path} has two channels that differ (correlation "
+            f"{correlation:.2f}); a leg holds one party: export the legs as mono, or if this "
+            "file is a whole stereo call, rename it so that pair_pattern does not take it for a leg",
+            error_type="too_many_channels",
+        )
+    both = left_energy > 0 and right_energy > 0
+    return np.full(2, 0.5 if both else 1.0, dtype=np.float32)
+
+
+def _leg_signal(leg: Recording, weights: np.ndarray, rate: int):
+    """A leg's one signal at `rate`, a block at a time."""
+    resampler = (None if leg.sample_rate_hz == rate
+                 else soxr.ResampleStream(leg.sample_rate_hz, rate, 1, dtype="float32"))
+    n = leg.samples.shape[1]
+    for a in range(0, n, _BLOCK_FRAMES):
+        block = leg.samples[0, a:a + _BLOCK_FRAMES]
+        if len(weights) == 2:
+            block = (block + leg.samples[1, a:a + _BLOCK_FRAMES]) * weights[0]
+        yield block if resampler is None else resampler.resample_chunk(block, last=a + _BLOCK_FRAMES >= n)
+
+
+def _side_by_side(streams: list) -> Iterator[np.ndarray]:
+    """(2, frames) blocks of two streams of 1-D blocks, the shorter padded with zeros at its end."""
+    pending = [np.zeros(0, np.float32) for _ in streams]
+    live = [True] * len(streams)
+    while True:
+        for i, stream in enumerate(streams):
+            while live[i] and len(pending[i]) < _BLOCK_FRAMES:
+                piece = next(stream, None)
+                if piece is None:
+                    live[i] = False
+                else:
+                    pending[i] = np.concatenate([pending[i], piece])
+        if not any(live) and not any(len(p) for p in pending):
+            return
+        k = min(len(p) for p, alive in zip(pending, live) if alive) if any(live) else max(map(len, pending))
+        block = np.zeros((len(streams), k), dtype=np.float32)
+        for i, p in enumerate(pending):
+            block[i, :min(k, len(p))] = p[:k]
+            pending[i] = p[k:]
+        yield block
 
 
 def require_signal(recording: Recording, *, min_peak_dbfs: float = -70.0) -> None:
@@ -281,9 +340,11 @@ def _format_durations(duration_s: float, limit_s: float) -> tuple[str, str]:
 
 
 def _peak_dbfs(channel: np.ndarray) -> float:
-    if channel.size == 0:
-        return -math.inf
-    peak = max(float(channel.max()), -float(channel.min()))   # no abs(): no temporary copy
+    """A channel's peak level, a block at a time (a SampleFile's channel is read, not held)."""
+    peak = 0.0
+    for a in range(0, len(channel), _PEAK_BLOCK):
+        block = channel[a:a + _PEAK_BLOCK]
+        peak = max(peak, float(block.max()), -float(block.min()))   # no abs(): no temporary copy
     return 20.0 * math.log10(peak) if peak > 0 else -math.inf
 
 
@@ -345,10 +406,10 @@ class _Decoded:
 
 
 class _Sink:
-    """Resamples (frames, channels) float32 blocks into one preallocated (channels, n) buffer."""
+    """Resamples (frames, channels) float32 blocks into a temporary sample file
+    (speechqa.sample_file), counting clipped samples and summing each channel for its DC offset."""
 
-    def __init__(self, name: str, source_rate_hz: int, channels: int, *,
-                 expected_frames: float | None, max_duration_s: float):
+    def __init__(self, name: str, source_rate_hz: int, channels: int, *, max_duration_s: float):
         self.name, self.source_rate_hz, self.channels = name, source_rate_hz, channels
         self.max_duration_s = max_duration_s
         self.finite_only = False     # set for float sources: NaN and inf become 0
@@ -356,11 +417,8 @@ class _Sink:
         rate_hz = analysis_rate_hz(source_rate_hz)
         self._resampler = (None if rate_hz == source_rate_hz
                            else soxr.ResampleStream(source_rate_hz, rate_hz, channels, dtype="float32"))
-        max_in = max_duration_s * source_rate_hz
-        guess_in = min(expected_frames or 60.0 * source_rate_hz, max_in)
-        self._capacity = math.ceil(guess_in * rate_hz / source_rate_hz) + 64
-        self._buffer = np.empty(channels * self._capacity, dtype=np.float32)
-        self._n = 0
+        self._writer = SampleFileWriter(channels)
+        self._sums = np.zeros(channels, dtype=np.float64)   # for the DC offset
         self.clipped = np.zeros(channels, dtype=np.int64)   # samples at full scale per channel, before DC removal
 
     def write(self, block: np.ndarray) -> None:
@@ -376,53 +434,30 @@ class _Sink:
             np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         self._append(self._resampler.resample_chunk(block) if self._resampler else block)
 
-    def finish(self) -> np.ndarray:
-        """The read-only (channels, n) result, compacted in place to exactly n samples per channel."""
+    def finish(self) -> SampleFile:
+        """The (channels, n) samples, each channel read less its mean (DC removed)."""
         if self._resampler is not None:
             self._append(self._resampler.resample_chunk(np.zeros((0, self.channels), np.float32), last=True))
-        n, capacity, buffer = self._n, self._capacity, self._buffer
-        self._buffer = None
-        for channel in range(1, self.channels):      # row c moves from c*capacity to c*n
-            to, since = channel * n, channel * capacity
-            for i in range(0, n, _MOVE_CHUNK):
-                k = min(_MOVE_CHUNK, n - i)
-                buffer[to + i:to + i + k] = buffer[since + i:since + i + k]
-        buffer.resize(self.channels * n, refcheck=False)   # shrinks in place, gives the tail back
-        samples = buffer.reshape(self.channels, n)
-        for channel in samples:
-            _remove_dc(channel)
-        samples.flags.writeable = False
-        return samples
+        n = self._writer.frames
+        offsets = self._sums / n if n else self._sums
+        return self._writer.finish(offsets=offsets.astype(np.float32))
+
+    def close(self) -> None:
+        """Give the sample file up (the decode failed)."""
+        self._writer.close()
 
     def clipping_share(self) -> float:
         """The worse channel's share of samples at full scale (as quality.clipping_share counts)."""
-        return float(self.clipped.max() / self._n) if self._n else 0.0
+        n = self._writer.frames
+        return float(self.clipped.max() / n) if n else 0.0
 
     def _append(self, block: np.ndarray) -> None:
-        m = len(block)
-        if m == 0:
+        if len(block) == 0:
             return
         self.clipped += np.count_nonzero(block >= CLIPPED_AT, axis=0) + np.count_nonzero(block <= -CLIPPED_AT, axis=0)
-        if self._n + m > self._capacity:
-            self._grow(self._n + m)
-        rows = self._buffer.reshape(self.channels, self._capacity)
-        rows[:, self._n:self._n + m] = block.T
-        self._n += m
-
-    def _grow(self, needed: int) -> None:
-        capacity = max(needed, int(self._capacity * 1.5))
-        buffer = np.empty(self.channels * capacity, dtype=np.float32)
-        old = self._buffer.reshape(self.channels, self._capacity)
-        buffer.reshape(self.channels, capacity)[:, :self._n] = old[:, :self._n]
-        self._buffer, self._capacity = buffer, capacity
-
-
-def _remove_dc(channel: np.ndarray) -> None:
-    """Subtract the channel's mean in place (float64 sum; float32 chunks, no full-length copy)."""
-    offset = np.float32(channel.mean(dtype=np.float64)) if channel.size else np.float32(0)
-    if offset:
-        for a in range(0, channel.size, _MOVE_CHUNK):
-            channel[a:a + _MOVE_CHUNK] -= offset
+        rows = np.ascontiguousarray(block.T)   # (channels, frames): each channel's samples contiguous
+        self._sums += rows.sum(axis=1, dtype=np.float64)
+        self._writer.write(rows)
 
 
 def _decode_soundfile(name: str, size: int, max_duration_s: float, *, opener=None) -> _Decoded | _Failure:
@@ -440,7 +475,7 @@ def _decode_soundfile(name: str, size: int, max_duration_s: float, *, opener=Non
             return _Failure("empty", f"libsndfile: {source_format} with 0 frames")
         _check_layout(name, f.channels, f.samplerate)
         _check_duration(name, f.frames / f.samplerate, max_duration_s)
-        sink = _Sink(name, f.samplerate, f.channels, expected_frames=f.frames, max_duration_s=max_duration_s)
+        sink = _Sink(name, f.samplerate, f.channels, max_duration_s=max_duration_s)
         sink.finite_only = f.subtype in ("FLOAT", "DOUBLE")
         block = np.empty((_BLOCK_FRAMES, f.channels), dtype=np.float32)
         cut = False
@@ -504,9 +539,7 @@ def _decode_pyav(name: str, size: int, max_duration_s: float) -> _Decoded | _Fai
                 block = _frame_block(frame)
                 if sink is None:
                     _check_layout(name, block.shape[1], frame.sample_rate)
-                    expected = declared_s * frame.sample_rate if declared_s else None
-                    sink = _Sink(name, frame.sample_rate, block.shape[1],
-                                 expected_frames=expected, max_duration_s=max_duration_s)
+                    sink = _Sink(name, frame.sample_rate, block.shape[1], max_duration_s=max_duration_s)
                 elif (frame.sample_rate, block.shape[1]) != (sink.source_rate_hz, sink.channels):
                     raise SpeechQAError(
                         f"{name} changes from {sink.channels} ch at {sink.source_rate_hz} Hz to {block.shape[1]}"
@@ -519,6 +552,8 @@ def _decode_pyav(name: str, size: int, max_duration_s: float) -> _Decoded | _Fai
                 return _Failure("unrecognised", f"FFmpeg: {source_format[3:]} does not decode ({exc})")
             cut = True
         if sink is None or sink.frames_in == 0:
+            if sink is not None:
+                sink.close()
             return _Failure("empty", f"FFmpeg: {source_format[3:]} with 0 samples")
         if container.format.name == "ogg" and not cut:
             cut = ogg_unfinished(name, size)

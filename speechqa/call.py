@@ -56,8 +56,8 @@ def score_call(path: str | Path, *, config: Config, transcriber=None, hook: Stag
     """Read, measure and judge one call. `transcriber` defaults to one built from
     [measure.asr] (the model is loaded once per process); none when ASR is off.
     `hook(stage, seconds)` hears each stage's time."""
-    recording = read_audio(path, max_duration_s=config.measure.max_duration_s)
-    return score_recording(recording, call_id=content_id(path), config=config, transcriber=transcriber, hook=hook)
+    with read_audio(path, max_duration_s=config.measure.max_duration_s) as recording:   # its sample file goes at the end
+        return score_recording(recording, call_id=content_id(path), config=config, transcriber=transcriber, hook=hook)
 
 
 def score_recording(recording: Recording, *, call_id: str, config: Config, transcriber=None,

@@ -23,6 +23,7 @@ from speechqa.config import ScoreConfig
 from speechqa.report import OPERATOR, SYMBOL, _clock, _fmt, failed_marks, to_json
 
 MAX_F0_POINTS = 4000   # per party: the contour is a median per step, so an hour's call stays light
+_AUDIO_BLOCK = 1 << 16   # samples per channel encoded at a time for the embedded player
 
 
 def call_data(result: CallResult, *, score: ScoreConfig | None = None) -> dict:
@@ -88,15 +89,15 @@ def audio_element(path: str, *, max_duration_s: float = 14400.0) -> str:
 
     from speechqa.audio import read_audio
 
-    recording = read_audio(path, max_duration_s=max_duration_s)
     buffer = io.BytesIO()
-    samples = np.ascontiguousarray(recording.samples.T)
-    if "OPUS" in sf.available_subtypes("OGG"):
-        sf.write(buffer, samples, recording.sample_rate_hz, format="OGG", subtype="OPUS")
-        mime = "audio/ogg"
-    else:
-        sf.write(buffer, samples, recording.sample_rate_hz, format="WAV", subtype="PCM_16")
-        mime = "audio/wav"
+    opus = "OPUS" in sf.available_subtypes("OGG")
+    with read_audio(path, max_duration_s=max_duration_s) as recording:
+        samples, rate = recording.samples, recording.sample_rate_hz
+        kind = dict(format="OGG", subtype="OPUS") if opus else dict(format="WAV", subtype="PCM_16")
+        with sf.SoundFile(buffer, "w", rate, samples.shape[0], **kind) as out:
+            for a in range(0, samples.shape[1], _AUDIO_BLOCK):   # the samples a block at a time
+                out.write(np.ascontiguousarray(samples[:, a:a + _AUDIO_BLOCK].T))
+    mime = "audio/ogg" if opus else "audio/wav"
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<audio id="audio" controls preload="auto" src="data:{mime};base64,{encoded}"></audio>'
 

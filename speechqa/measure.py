@@ -1,7 +1,9 @@
 """Measure one call: a Recording in, what its audio says out, under [measure] only.
 
 Per channel, each frame track (VAD, pitch) is computed once; every per-party figure is a
-statistic over those tracks restricted to that party's speech. A Measurement holds measured data
+statistic over those tracks restricted to that party's speech. The samples are read a block at
+a time (a recording from speechqa.audio holds them in a temporary file, speechqa.sample_file),
+so a call's memory does not grow with its length; only the frame tracks are whole. A Measurement holds measured data
 only: the quality flags, the speech timelines, the measured turns with each turn's level, F0 and
 words, the caller->agent level pairs, the per-party audio figures and the (PII-masked) words.
 Nothing here reads [score]: speechqa.derive turns a Measurement into metrics under [score], and
@@ -29,6 +31,7 @@ from speechqa.names import AUTO, CALL, CHANNELS, PARTIES
 from speechqa.pii import PLACEHOLDERS, mask_utterances
 from speechqa.quality import Quality, channel_correlation, clipping_share, high_band_share, leak_intervals
 from speechqa.roles import Roles, assign_roles, first_speaker, is_outbound
+from speechqa.sample_file import SampleFile
 from speechqa.stages import StageHook, no_hook, timed
 from speechqa.timeline import Event, Turn, bridge_gaps, find_turns, subtract, total_s
 from speechqa.transcript import Utterance
@@ -181,7 +184,7 @@ def measure_call(
     with timed(hook, "quality"):
         flags = _recording_flags(recording, options=measure.quality)
     if flags["dual_mono"]:
-        samples = samples.mean(axis=0, keepdims=True)
+        samples = samples.mixed() if isinstance(samples, SampleFile) else samples.mean(axis=0, keepdims=True)
 
     tracks = _channel_tracks(samples, sr, measure=measure, hook=hook)
     if all(len(t.speech) == 0 for t in tracks):

@@ -354,9 +354,10 @@ def write_worst_scorecards(worst: list[dict], out_dir: Path, *, recordings_dir: 
                 skipped.append((w["source_path"], f"the batch judged it under {_override_name(w['config_override'])}, this "
                                                   f"configuration gives {_override_name(override)}: pass the batch's --config"))
                 continue
-            recording = read_call(source, max_duration_s=call_config.measure.max_duration_s)
-            # the page names the path as stored, not the file's: a customer id in the name stays hashed
-            result = dataclasses.replace(score_recording(recording, call_id=call_id, config=call_config), path=w["source_path"])
+            with read_call(source, max_duration_s=call_config.measure.max_duration_s) as recording:
+                # the page names the path as stored, not the file's: a customer id in the name stays hashed
+                result = dataclasses.replace(score_recording(recording, call_id=call_id, config=call_config),
+                                             path=w["source_path"])
             write_call_files(result, html=str(out_dir / name), score=call_config.score,
                              max_duration_s=call_config.measure.max_duration_s)
         except SpeechQAError as exc:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from speechqa.sample_file import ChannelReader, SampleFile
 from speechqa.transcript import Utterance, Word
 
 if TYPE_CHECKING:
@@ -77,10 +78,44 @@ def _quietest(signal: np.ndarray, rate: int, from_s: float, to_s: float, *, fram
     return (a + (int(np.argmin(energy)) + 0.5) * frame) / rate
 
 
+class PackedSpeech:
+    """The packed audio, float32 at the samples' rate, cut from the recording only when a
+    stretch of it is asked for (`packed[a:b]`, `len(packed)`): the whole of a long call's speech
+    at once would hold hundreds of megabytes. Between pieces, joint_s of silence."""
+
+    def __init__(self, samples, cuts: list[tuple[int, int, int]], joint: int):
+        self._samples = samples
+        self._cuts = cuts
+        self._starts = np.concatenate(([0], np.cumsum([b - a + joint for _, a, b in cuts], dtype=np.int64)))
+        self.size = int(self._starts[-1])
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        start, stop, step = key.indices(self.size)
+        if step != 1:
+            raise IndexError("packed speech reads contiguous stretches, packed[a:b]")
+        out = np.zeros(max(0, stop - start), np.float32)
+        k = max(0, int(np.searchsorted(self._starts, start, side="right")) - 1)
+        while k < len(self._cuts) and self._starts[k] < stop:
+            channel, a, b = self._cuts[k]
+            at = int(self._starts[k])
+            lo, hi = max(start, at), min(stop, at + b - a)
+            if hi > lo:
+                out[lo - start: hi - start] = self._samples[channel][a + lo - at: a + hi - at]
+            k += 1
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
+
 def pack_speech(
     samples: np.ndarray, sample_rate_hz: int, speech_by_channel: list[np.ndarray], *,
     pad_s: float, window_s: float, joint_s: float = 0.1, order: list[int] | None = None,
-) -> tuple[np.ndarray, list[tuple[float, float]], Packing]:
+) -> tuple[PackedSpeech, list[tuple[float, float]], Packing]:
     """The speech of every channel (widened by pad_s) cut out and laid end to end, channel
     after channel (in `order`), with joint_s of silence between pieces, into windows of at most window_s.
 
@@ -88,9 +123,14 @@ def pack_speech(
     the speech (as faster-whisper does with its own VAD chunks) rather than decoding one clip per
     utterance is what makes transcription cheap; packing both parties into one stream fills the
     windows the parties would each leave half empty. Returns the packed audio (at the samples'
-    rate), the windows in packed seconds, and the mapping back to each channel's time."""
+    rate, read from `samples` as it is asked for), the windows in packed seconds, and the mapping
+    back to each channel's time. `samples`: (channels, n), or one channel 1-D; a recording's
+    sample file (speechqa.sample_file) is read a piece at a time."""
     rate = int(sample_rate_hz)
-    samples = np.asarray(samples).reshape(len(speech_by_channel), -1)
+    if isinstance(samples, ChannelReader):
+        samples = samples.as_rows()
+    elif not isinstance(samples, SampleFile):
+        samples = np.asarray(samples).reshape(len(speech_by_channel), -1)
     cuts, windows, rows = [], [], []
     joint = int(joint_s * rate)
     packed_s, window_start = 0.0, 0.0
@@ -112,13 +152,7 @@ def pack_speech(
                 start = b / rate
     if packed_s > window_start:
         windows.append((window_start, packed_s))
-    # Filled in place: a list of pieces and their concatenation would hold the speech twice.
-    packed = np.zeros(sum(b - a + joint for _, a, b in cuts), np.float32)
-    at = 0
-    for channel, a, b in cuts:
-        packed[at: at + b - a] = samples[channel, a:b]
-        at += b - a + joint
-    return packed, windows, Packing(np.array(rows, dtype=np.float64).reshape(-1, 4))
+    return PackedSpeech(samples, cuts, joint), windows, Packing(np.array(rows, dtype=np.float64).reshape(-1, 4))
 
 
 def _widened_pieces(speech: np.ndarray, *, pad_s: float, duration_s: float) -> list[tuple[float, float]]:

@@ -189,7 +189,7 @@ def transcribe_file(path: Path, *, language: str, transcriber, vad_options) -> s
     from speechqa.timeline import bridge_gaps
 
     recording = read_audio(path)
-    mono = recording.samples.mean(axis=0, keepdims=True)
+    mono = np.asarray(recording.samples).mean(axis=0, keepdims=True)
     (raw,) = detect_speech(mono, recording.sample_rate_hz, model=load_vad_model(), options=vad_options)
     speech = bridge_gaps(raw, max_gap_s=0.25)
     utterances = transcriber.transcribe_channel(mono[0], recording.sample_rate_hz, speech, party=CALL, language=language)

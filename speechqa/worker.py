@@ -107,8 +107,9 @@ def process_call(job: Job) -> Outcome:
     try:
         with timed(hook, "read"):
             recording = read_call(job.source, max_duration_s=config.measure.max_duration_s)
-        result = score_recording(recording, call_id=job.call_id, config=config, hook=hook,
-                                 direction=job.source.metadata.get("direction"))
+        with recording:   # its temporary sample file goes as soon as the call is measured
+            result = score_recording(recording, call_id=job.call_id, config=config, hook=hook,
+                                     direction=job.source.metadata.get("direction"))
         records = call_records(
             result, source=job.source, override=job.override, run_id=job.run_id, model_id=job.model_id,
         )

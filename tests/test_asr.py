@@ -108,7 +108,7 @@ def test_a_dropped_window_is_not_aligned_and_the_rest_read_the_same(fixtures_dir
     from speechqa import packing, whisper
 
     speech = read_audio(fixtures_dir / "asr" / "jfk_dualmono.flac")
-    audio = soxr.resample(speech.samples[0], speech.sample_rate_hz, 16000).astype(np.float32)
+    audio = soxr.resample(np.asarray(speech.samples[0]), speech.sample_rate_hz, 16000).astype(np.float32)
     t = np.arange(10 * 16000) / 16000
     music = (0.1 * sum(np.sin(2 * np.pi * f * t) for f in (262, 330, 392)) * (0.3 + 0.2 * np.sin(2 * np.pi * 2 * t))).astype(np.float32)
     windows = [(0.0, audio.size / 16000), (audio.size / 16000, audio.size / 16000 + 10.0)]
@@ -137,7 +137,8 @@ def test_language_is_detected(fixtures_dir, transcriber):
 
 def test_roles_from_words_follow_the_channels(fixtures_dir, transcriber, tmp_path, write_wav):
     rec = read_audio(fixtures_dir / "calls" / "lca49_agent-left_caller-right_8k.wav")
-    for samples, agent in ((rec.samples, "left"), (rec.samples[::-1], "right")):
+    both = np.asarray(rec.samples)
+    for samples, agent in ((both, "left"), (both[::-1], "right")):
         path = write_wav(tmp_path / f"{agent}.wav", samples, rec.sample_rate_hz)
         m = measure_call(read_audio(path), measure=CONFIG.measure, transcriber=transcriber)
         # The caller gives her name too ("my name is Suzanne"); the agent's offer of help decides.

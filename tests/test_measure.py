@@ -120,7 +120,7 @@ def test_roles_of_a_real_call_follow_its_channels(fixtures_dir, tmp_path, write_
     assert m.roles.agent_channel == "left"
     # Separately recorded legs: no crosstalk, and chance likeness of a few frames is not one.
     assert not m.quality.crosstalk and not m.quality.dual_mono
-    swapped = recording_with(rec.samples[::-1], rec.sample_rate_hz, tmp_path, write_wav)
+    swapped = recording_with(np.asarray(rec.samples)[::-1], rec.sample_rate_hz, tmp_path, write_wav)
     m, d = measured(swapped)
     assert m.roles.agent_channel == "right" and m.roles.method == "first_speaker"
 
@@ -136,11 +136,11 @@ def test_dual_mono_file_is_treated_as_mono(fixtures_dir):
 def test_crosstalk_is_flagged_and_not_counted_as_speech(tmp_path, write_wav):
     rec = read_audio(SAMPLES / "call_en_stereo.wav")
     _, clean = measured(rec)
-    sr = rec.sample_rate_hz
-    leak = np.zeros_like(rec.samples[0])
+    sr, samples = rec.sample_rate_hz, np.asarray(rec.samples)
+    leak = np.zeros_like(samples[0])
     delay = int(0.04 * sr)
-    leak[delay:] = 0.2 * rec.samples[0, :-delay]   # the agent leaks into the caller's line at -14 dB
-    leaky = recording_with(np.stack([rec.samples[0], rec.samples[1] + leak]), sr, tmp_path, write_wav)
+    leak[delay:] = 0.2 * samples[0, :-delay]   # the agent leaks into the caller's line at -14 dB
+    leaky = recording_with(np.stack([samples[0], samples[1] + leak]), sr, tmp_path, write_wav)
     m, d = measured(leaky)
     assert m.quality.crosstalk and m.quality.crosstalk_s > 5
     assert d.metrics["caller_talk_s"] == pytest.approx(clean.metrics["caller_talk_s"], abs=1.5)
@@ -158,7 +158,7 @@ def test_music_like_tones_are_no_speech(tmp_path, write_wav):
 
 def test_one_party_only_is_a_call(tmp_path, write_wav):
     rec = read_audio(SAMPLES / "call_en_stereo.wav")
-    silent_caller = np.stack([rec.samples[0], np.zeros_like(rec.samples[1])])
+    silent_caller = np.stack([np.asarray(rec.samples[0]), np.zeros(rec.samples.shape[1], np.float32)])
     m, d = measured(recording_with(silent_caller, rec.sample_rate_hz, tmp_path, write_wav))
     assert d.metrics["agent_talk_s"] > 15 and d.metrics["caller_talk_s"] == 0
     assert d.metrics["caller_level_dbfs"] is None and d.metrics["level_diff_db"] is None

@@ -279,7 +279,7 @@ def test_read_call_of_two_legs_at_different_rates(tmp_path):
     assert rec.source_sample_rate_hz == 8000 and rec.duration_s == pytest.approx(1.5)
     assert rec.path == str(tmp_path / "x_agent.wav") and not rec.truncated
     assert rec.source_format == "two legs: WAV/PCM_16 + WAV/ULAW"
-    agent, caller = rec.samples
+    agent, caller = np.asarray(rec.samples)
     assert abs(peak_hz(agent[:8000], 8000) - 500) < 5 and abs(peak_hz(caller, 8000) - 1200) < 5
     assert np.all(agent[8010:] == 0) and np.abs(agent[:7990]).max() > 0.4    # padded at the end
 
@@ -294,7 +294,7 @@ def test_a_dual_mono_stereo_leg_is_taken_as_one_channel(tmp_path):
     agent = write(tmp_path / "agent.wav", channels=2, freq_hz=500.0)
     caller = write(tmp_path / "caller.wav", freq_hz=1200.0)
     rec = read_two_legs(agent, caller, max_duration_s=60)
-    assert rec.channels == 2 and abs(peak_hz(rec.samples[0], 8000) - 500) < 5
+    assert rec.channels == 2 and abs(peak_hz(np.asarray(rec.samples[0]), 8000) - 500) < 5
 
 
 def test_a_stereo_leg_with_two_parties_is_refused(tmp_path):

@@ -171,7 +171,7 @@ def test_a_synthetic_call_reads_the_raised_turn_and_only_it():
 def test_the_agent_raised_answering_a_raised_caller_is_measured():
     rec, times = synthetic_call(raised=None)
     # raise caller sentence 5 and the agent's answer, sentence 6
-    samples = rec.samples.astype(np.float64).copy()
+    samples = np.asarray(rec.samples, dtype=np.float64).copy()
     for k, ch in ((5, 1), (6, 0)):
         a, b = (int(round(v * SR)) for v in times[k])
         y = raise_stretch(samples[ch, a:b], SR, gain_db=GAIN_DB, semitones=SEMITONES)
@@ -209,7 +209,7 @@ def test_lca49_reads_calm_and_an_agent_turn_raised_by_code_reads_raised(lca49):
     assert found == [] and metrics["agent_raised_turns"] == metrics["caller_raised_turns"] == 0
     turn = next(t for t in calm.turns if t.party == "agent" and 64 < t.start_s < 65)   # 64.7-75.1 s
     a, b = int(turn.start_s * SR), int(turn.end_s * SR)
-    samples = lca49.samples.astype(np.float64).copy()
+    samples = np.asarray(lca49.samples, dtype=np.float64).copy()
     y = raise_stretch(samples[0, a:b], SR, gain_db=GAIN_DB, semitones=SEMITONES)
     samples[0, a:b] = 0.0
     samples[0, a:a + len(y)] = y

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from speechqa.sample_file import is_sample_reader
+
 
 def check_rate(sample_rate_hz: object) -> float:
     try:
@@ -29,7 +31,14 @@ def check_number(name: str, value: object, *, low: float = 0.0, low_inclusive: b
 
 
 def check_signal(signal: object, *, max_channels: int = 1) -> np.ndarray:
-    """A float signal in [-1, 1]: 1-D, or (channels, n) with up to max_channels channels."""
+    """A float signal in [-1, 1]: 1-D, or (channels, n) with up to max_channels channels.
+
+    A recording's sample file (speechqa.sample_file) passes as it is, to be read a block at a
+    time: it is float32 and finite by construction, and converting it would read it whole."""
+    if is_sample_reader(signal):
+        if signal.ndim == 2 and (max_channels == 1 or signal.shape[0] > max_channels):
+            raise ValueError(f"signal has {signal.shape[0]} channels; pass one channel, e.g. signal[0].")
+        return signal
     x = np.asarray(signal)
     if x.dtype.kind in "iu":
         scale = 2.0 ** (8 * x.dtype.itemsize - 1)

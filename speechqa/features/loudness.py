@@ -298,17 +298,37 @@ def _ms_bounds(k: np.ndarray, fs: float) -> np.ndarray:
     return np.floor(k * (fs / 1000.0) + 1e-9).astype(np.int64)
 
 
-def _add_ms_energies(x: np.ndarray, fs: float, sos: np.ndarray, out: np.ndarray) -> None:
-    """Add the sum of squared K-weighted samples in each complete 1 ms sub-block of x into out."""
-    n_ms = out.size
+def _ms_energies(channels, fs: float, sos: np.ndarray, n_ms: int):
+    """(k0, energies): the sum over channels of squared K-weighted samples in each complete 1 ms
+    sub-block k0, k0 + 1, ..., a chunk of sub-blocks at a time (each channel filtered on from
+    its state at the end of the previous chunk)."""
     per_chunk = max(1, int(_CHUNK_SAMPLES * 1000 // fs))
-    zi = np.zeros((sos.shape[0], 2))
+    states = [np.zeros((sos.shape[0], 2)) for _ in channels]
     for k0 in range(0, n_ms, per_chunk):
         k1 = min(n_ms, k0 + per_chunk)
         bounds = _ms_bounds(np.arange(k0, k1 + 1, dtype=np.int64), fs)
-        y, zi = sosfilt(sos, x[bounds[0] : bounds[-1]].astype(np.float64), zi=zi)
-        np.square(y, out=y)
-        out[k0:k1] += np.add.reduceat(y, bounds[:-1] - bounds[0])
+        total = np.zeros(k1 - k0)
+        for i, x in enumerate(channels):
+            y, states[i] = sosfilt(sos, x[bounds[0] : bounds[-1]].astype(np.float64), zi=states[i])
+            np.square(y, out=y)
+            total += np.add.reduceat(y, bounds[:-1] - bounds[0])
+        yield k0, total
+
+
+def _cumulative_at(energies, at: np.ndarray) -> np.ndarray:
+    """The running sum of the 1 ms energies up to and including each sub-block in `at`, summed
+    as one cumulative sum over the whole signal would (each chunk's running sum starts from the
+    last), without holding a value per millisecond: an hour has 3.6 million."""
+    order = np.argsort(at, kind="stable")
+    wanted = at[order]
+    found = np.zeros(at.size)
+    carry, done = 0.0, 0
+    for k0, chunk in energies:
+        running = np.cumsum(np.concatenate(([carry], chunk)))[1:]
+        upto = int(np.searchsorted(wanted, k0 + chunk.size, side="left"))
+        found[order[done:upto]] = running[wanted[done:upto] - k0]
+        done, carry = upto, running[-1]
+    return found
 
 
 def integrated_loudness(signal, sample_rate_hz, *, segments=None, min_segment_s: float = 0.4) -> float | None:
@@ -331,8 +351,8 @@ def integrated_loudness(signal, sample_rate_hz, *, segments=None, min_segment_s:
             f"min_segment_s={min_seg:g} is shorter than one {_BLOCK_MS / 1000:g} s gating block; "
             f"use min_segment_s >= {_BLOCK_MS / 1000:g}."
         )
-    channels = x.reshape(1, -1) if x.ndim == 1 else x
-    n = channels.shape[1]
+    channels = [x] if x.ndim == 1 else list(x)
+    n = x.shape[-1]
     n_ms = int(n * 1000 // fs) if float(fs).is_integer() else int(math.floor(n * 1000.0 / fs + 1e-9))
     if segments is None:
         spans = np.array([[0, n_ms]], dtype=np.int64)
@@ -345,14 +365,13 @@ def integrated_loudness(signal, sample_rate_hz, *, segments=None, min_segment_s:
         return None
     starts = np.concatenate([s0 + _STEP_MS * np.arange(c) for (s0, _), c in zip(spans, counts) if c])
 
-    sos = _k_weighting_sos(fs)
-    cumulative = np.zeros(n_ms)
-    for ch in channels:  # BS.1770 weights: 1.0 for L, R and C
-        _add_ms_energies(ch, fs, sos, cumulative)
-    np.cumsum(cumulative, out=cumulative)  # cumulative[k] = energy of sub-blocks 0 .. k
-    before = np.where(starts > 0, cumulative[np.maximum(starts - 1, 0)], 0.0)
+    # cumulative(k) = energy of sub-blocks 0 .. k, channels summed (BS.1770 weights: 1.0 for L, R and C)
+    last = int((starts + _BLOCK_MS - 1).max()) + 1
+    cumulative = _cumulative_at(_ms_energies(channels, fs, _k_weighting_sos(fs), last),
+                                np.concatenate([np.maximum(starts - 1, 0), starts + _BLOCK_MS - 1]))
+    before = np.where(starts > 0, cumulative[: starts.size], 0.0)
     lengths = _ms_bounds(starts + _BLOCK_MS, fs) - _ms_bounds(starts, fs)
-    z = (cumulative[starts + _BLOCK_MS - 1] - before) / lengths
+    z = (cumulative[starts.size :] - before) / lengths
     with np.errstate(divide="ignore"):
         block_lufs = _LUFS_OFFSET_DB + 10.0 * np.log10(z)
     above_abs = z[block_lufs > _ABSOLUTE_GATE_LUFS]

@@ -29,7 +29,8 @@ What we measured about RAPT as wrapped by pysptk 1.0.1 (tests/test_pitch.py chec
   0.9 % at 48 kHz) while its accuracy does not: on the FDA recordings GPE was 0.92 % at 8 kHz and
   0.93 % at 16 kHz, voiced recall 95.7 % and 95.0 %. So every signal above 8 kHz is resampled to
   8 kHz (soxr) first; the whole of `track_pitch` then costs about 0.08 % of real time at any rate
-  (an hour of 8 kHz audio in 2.8 s, about 400 MB at peak).
+  (an hour of 8 kHz audio in 2.8 s; whole, it took about 400 MB at peak, so long signals go in
+  blocks of `_BLOCK_S`).
 - voice_bias (SPTK's default 0.0) trades recall for errors. On the FDA recordings at a 10 ms hop,
   clean / through a phone channel: 0.0 gives GPE 0.9 % / 1.2 %, recall 96 % / 91 %, reference-
   unvoiced frames called voiced 5 % / 3 %; 0.2 gives GPE 1.1 % / 2.0 %, recall 98 % / 95 %,
@@ -51,6 +52,15 @@ MAX_ANALYSIS_RATE_HZ = 8000
 _RAPT_WINDOW_S = 0.0075
 #: RAPT refuses frame steps longer than this.
 _RAPT_MAX_HOP_S = 0.1
+#: RAPT runs on this much of a signal at a time (its memory: ~14 bytes a sample at 8 kHz, so
+#: 34 MB for a block, where a whole hour took 400 MB); a longer signal is cut into blocks, each
+#: analysed with _OVERLAP_S more on both sides, whose frames the neighbouring blocks give.
+#: Measured on lca49: RAPT's frames do not depend on where its input ends, but slightly on where
+#: it starts (SPTK's RAPT carries state from its first sample; 8 s of leading zeros changed 530 of
+#: 3000 frames, most by under 0.1 %), so the frames of a call longer than a block differ from one
+#: whole pass by that much; calls up to _BLOCK_S are one pass, as before.
+_BLOCK_S = 300.0
+_OVERLAP_S = 5.0
 #: RAPT's voicing bias (positive favours "voiced"); see the module docstring for the trade-off.
 _VOICE_BIAS = 0.0
 #: int16 full scale: RAPT's internal thresholds assume int16-range samples.
@@ -141,25 +151,50 @@ def track_pitch(
     duration_s = x.size / sample_rate_hz
     n_frames = int(math.ceil(duration_s / actual_hop_s - 1e-9)) if x.size else 0
     f0 = np.zeros(n_frames, dtype=np.float64)
-
-    if analysis_rate_hz != sample_rate_hz and x.size:
-        import soxr
-
-        x = soxr.resample(x.astype(np.float32, copy=False), sample_rate_hz, analysis_rate_hz)
-
     # Prepend RAPT's analysis delay (module docstring) so frame i is centred at i * hop.
     typical_period_s = 1.0 / math.sqrt(fmin_hz * fmax_hz)
     pad = int(round((_RAPT_WINDOW_S / 2 + typical_period_s / 2) * analysis_rate_hz))
     min_samples = 2 * hop_samples + int(math.ceil(_RAPT_WINDOW_S * analysis_rate_hz)) + 1
-    if n_frames == 0 or x.size + pad < min_samples or not np.any(x):
-        return PitchTrack(f0_hz=f0, hop_s=actual_hop_s)
+    block = max(1, int(round(_BLOCK_S / actual_hop_s)))
+    overlap = int(round(_OVERLAP_S / actual_hop_s))
+    for first in range(0, n_frames, block):
+        stop = min(first + block, n_frames)
+        # One block (the whole signal) up to _BLOCK_S; beyond, each block's RAPT also hears
+        # _OVERLAP_S on both sides, and the frames there are taken from the neighbouring block.
+        lo, hi = (0, n_frames) if n_frames <= block else (max(0, first - overlap), min(n_frames, stop + overlap))
+        raw = _rapt_frames(x, sample_rate_hz, analysis_rate_hz, lo * hop_samples - pad, hi * hop_samples,
+                           hop_samples=hop_samples, fmin_hz=fmin_hz, fmax_hz=fmax_hz, min_samples=min_samples,
+                           whole=n_frames <= block)
+        got = raw[first - lo: stop - lo]
+        f0[first:first + got.size] = got
+    # RAPT's edge frames can carry values outside the search range (e.g. 0.3 Hz): unvoiced.
+    f0[(f0 < fmin_hz * 0.95) | (f0 > fmax_hz * 1.05) | ~np.isfinite(f0)] = 0.0
+    return PitchTrack(f0_hz=f0, hop_s=actual_hop_s)
+
+
+def _rapt_frames(x, sample_rate_hz: float, analysis_rate_hz: float, start: int, stop: int, *, hop_samples: int,
+                 fmin_hz: float, fmax_hz: float, min_samples: int, whole: bool) -> np.ndarray:
+    """RAPT's frames over analysis-rate samples [start, stop) of x (zeros before its start),
+    frame k analysing from sample start + k * hop_samples; none for too little or digital silence.
+    `whole`: the block is the whole signal (resampled in one piece, as before blocks)."""
+    ratio = sample_rate_hz / analysis_rate_hz
+    if ratio == 1.0:
+        piece = x[max(start, 0):stop]
+    else:
+        import soxr
+
+        piece = x[:] if whole else x[int(round(max(start, 0) * ratio)):int(round(stop * ratio))]
+        piece = soxr.resample(np.asarray(piece).astype(np.float32, copy=False), sample_rate_hz, analysis_rate_hz)
+    lead = max(0, -start)
+    if piece.size + lead < min_samples or not np.any(piece):
+        return np.zeros(0)
 
     import pysptk
 
-    scaled = np.empty(x.size + pad, dtype=np.float32)
-    scaled[:pad] = 0.0
-    np.multiply(x, _INT16_SCALE, out=scaled[pad:], casting="unsafe")
-    raw = pysptk.rapt(
+    scaled = np.empty(piece.size + lead, dtype=np.float32)
+    scaled[:lead] = 0.0
+    np.multiply(piece, _INT16_SCALE, out=scaled[lead:], casting="unsafe")
+    return pysptk.rapt(
         scaled,
         analysis_rate_hz,
         hop_samples,
@@ -168,11 +203,6 @@ def track_pitch(
         voice_bias=_VOICE_BIAS,
         otype="f0",
     ).astype(np.float64)
-    n = min(n_frames, raw.size)
-    f0[:n] = raw[:n]
-    # RAPT's edge frames can carry values outside the search range (e.g. 0.3 Hz): unvoiced.
-    f0[(f0 < fmin_hz * 0.95) | (f0 > fmax_hz * 1.05) | ~np.isfinite(f0)] = 0.0
-    return PitchTrack(f0_hz=f0, hop_s=actual_hop_s)
 
 
 def _segment_mask(n_frames: int, hop_s: float, segments: np.ndarray | None) -> np.ndarray:

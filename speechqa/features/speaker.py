@@ -35,6 +35,7 @@ import numpy as np
 from speechqa.errors import SpeechQAError
 from speechqa.features.model_file import read_model_file, reinstall_fix
 from speechqa.features.fbank import FRAME_SAMPLES, HOP_SAMPLES, SAMPLE_RATE_HZ, frame_count, log_mel_fbank
+from speechqa.sample_file import ChannelReader
 
 logger = logging.getLogger("speechqa")
 
@@ -194,7 +195,10 @@ def _resampled(x: np.ndarray, sample_rate_hz: int, start_s: float, end_s: float)
 
 
 def _validate_signal(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-    x = np.asarray(signal)
+    if isinstance(signal, ChannelReader):   # float32 and finite by construction; read a span at a time
+        x = signal
+    else:
+        x = np.asarray(signal)
     if x.ndim != 1:
         raise ValueError(f"signal must be 1-D (one channel); got shape {x.shape}: pass one channel, signals[k].")
     if not np.issubdtype(x.dtype, np.floating):
@@ -204,6 +208,8 @@ def _validate_signal(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
         )
     if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer)) or sample_rate_hz <= 0:
         raise ValueError(f"sample_rate_hz={sample_rate_hz!r} must be a positive integer.")
+    if isinstance(x, ChannelReader):
+        return x
     if not np.isfinite(np.sum(x, dtype=np.float64)):
         raise ValueError("signal contains NaN or infinite samples.")
     return x.astype(np.float32, copy=False)

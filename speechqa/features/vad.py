@@ -60,6 +60,7 @@ from speechqa.features.denoise import NoiseReducer, NoiseSpectrum
 from speechqa.features.model_file import read_model_file, reinstall_fix
 from speechqa.features.noise_floor import DIGITAL_SILENCE_DBFS, frame_levels_dbfs, noise_floor_of_levels
 from speechqa.features.silero import STATE_SHAPE, SileroNet, probabilities, read_nets
+from speechqa.sample_file import ChannelReader, is_sample_reader
 
 logger = logging.getLogger("speechqa")
 
@@ -404,7 +405,12 @@ def _steady_floor(levels_db: np.ndarray, options: VadOptions) -> bool:
 
 
 def _validate(signals: np.ndarray, sample_rate_hz: int) -> np.ndarray:
-    """Validate; a (channels, samples) float32 view (a copy only for other float types)."""
+    """Validate; a (channels, samples) float32 view (a copy only for other float types). A
+    recording's sample file (speechqa.sample_file) is float32 and finite by construction: it is
+    read a chunk at a time, never whole."""
+    if is_sample_reader(signals):
+        _check_rate(sample_rate_hz)
+        return signals.as_rows() if isinstance(signals, ChannelReader) else signals
     x = np.asarray(signals)
     if x.ndim not in (1, 2):
         raise ValueError(
@@ -421,14 +427,18 @@ def _validate(signals: np.ndarray, sample_rate_hz: int) -> np.ndarray:
         )
     if x.ndim == 1:
         x = x[np.newaxis, :]
-    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer)) or (
-        sample_rate_hz <= 0
-    ):
-        raise ValueError(f"sample_rate_hz={sample_rate_hz!r} must be a positive integer.")
+    _check_rate(sample_rate_hz)
     # A float64 sum buffers internally (no full-size temporary) and is NaN/inf if any sample is.
     if not np.isfinite(np.sum(x, dtype=np.float64)):
         raise ValueError("signals contain NaN or infinite samples.")
     return x.astype(np.float32, copy=False)
+
+
+def _check_rate(sample_rate_hz) -> None:
+    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer)) or (
+        sample_rate_hz <= 0
+    ):
+        raise ValueError(f"sample_rate_hz={sample_rate_hz!r} must be a positive integer.")
 
 
 def _probabilities(
