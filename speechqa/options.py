@@ -250,6 +250,9 @@ class DiarizeOptions:
     min_windows_per_speaker: int = 5      # a cluster of fewer windows is no second speaker
     clear_margin: float = 0.1             # a window this much nearer its own centroid counts as clearly assigned
     min_turn_s: float = 1.0               # a change of speaker inside unbroken speech must hold this long
+    refine_reach_s: float = 0.6           # a change inside unbroken speech is looked for again this far either side (0: not)
+    refine_window_s: float = 0.5          # ... with embeddings of windows this long
+    refine_step_s: float = 0.2            # ... this far apart
 
     def __post_init__(self):
         if not 0 < self.hop_s <= self.window_s:
@@ -262,6 +265,9 @@ class DiarizeOptions:
             raise ValueError(f"diarize one_speaker_similarity = {self.one_speaker_similarity!r} must be a cosine in [-1, 1]")
         if self.min_windows_per_speaker < 1:
             raise ValueError(f"diarize min_windows_per_speaker = {self.min_windows_per_speaker!r} must be 1 or more")
+        if self.refine_reach_s < 0 or self.refine_window_s <= 0 or self.refine_step_s <= 0:
+            raise ValueError(f"diarize refine_reach_s = {self.refine_reach_s!r} must be 0 or more, refine_window_s = "
+                             f"{self.refine_window_s!r} and refine_step_s = {self.refine_step_s!r} more than 0")
 
 
 # ---- [score] ------------------------------------------------------------------------------

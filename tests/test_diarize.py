@@ -3,6 +3,8 @@ on real voices mixed down to one channel (the stereo call's own channels are the
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -193,3 +195,23 @@ def test_mono_bad_input_gives_a_clear_result(fixtures_dir, tmp_path, write_wav):
     result = score_recording(read_audio(write_wav(tmp_path / "one.wav", one_word, rate)), call_id="w", config=_no_asr())
     assert result.measurement.quality.speakers == 1 and not result.measurement.diarized
     assert result.score.total is None   # too little could be measured to score it
+
+
+def _changes(found) -> np.ndarray:
+    """The times where speech changes speaker (both speakers' interval edges that meet)."""
+    first, second = found.speech
+    return np.sort(np.concatenate([np.intersect1d(first[:, 1].round(2), second[:, 0].round(2)),
+                                   np.intersect1d(second[:, 1].round(2), first[:, 0].round(2))]))
+
+
+def test_a_change_inside_unbroken_speech_is_placed_by_short_windows():
+    """Quick replies without a pause: the 1.5 s clustering windows place each change only to within
+    about half a window; short windows around it place it to within their spacing."""
+    true_changes = [7.3, 15.65, 22.1]
+    turns = [(0, 7.3, 0), (7.3, 15.65, 1), (15.65, 22.1, 0), (22.1, 31, 1)]
+    speech = np.array([[0.0, 30.0]])
+    coarse = diarize(speech, embed=voices(turns, spread=0.1), options=dataclasses.replace(OPTIONS, refine_reach_s=0.0),
+                     bridge_gap_s=0.25)
+    refined = diarize(speech, embed=voices(turns, spread=0.1), options=OPTIONS, bridge_gap_s=0.25)
+    coarse_error, refined_error = (np.abs(_changes(f) - true_changes).max() for f in (coarse, refined))
+    assert refined_error <= OPTIONS.refine_step_s / 2 + 0.05 < coarse_error, (_changes(coarse), _changes(refined))
