@@ -39,6 +39,7 @@ import math
 import numbers
 import os
 import stat
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -417,7 +418,10 @@ class _Sink:
         rate_hz = analysis_rate_hz(source_rate_hz)
         self._resampler = (None if rate_hz == source_rate_hz
                            else soxr.ResampleStream(source_rate_hz, rate_hz, channels, dtype="float32"))
-        self._writer = SampleFileWriter(channels)
+        try:
+            self._writer = SampleFileWriter(channels)
+        except OSError as exc:
+            raise _no_room(name, exc) from None
         self._sums = np.zeros(channels, dtype=np.float64)   # for the DC offset
         self.clipped = np.zeros(channels, dtype=np.int64)   # samples at full scale per channel, before DC removal
 
@@ -457,7 +461,19 @@ class _Sink:
         self.clipped += np.count_nonzero(block >= CLIPPED_AT, axis=0) + np.count_nonzero(block <= -CLIPPED_AT, axis=0)
         rows = np.ascontiguousarray(block.T)   # (channels, frames): each channel's samples contiguous
         self._sums += rows.sum(axis=1, dtype=np.float64)
-        self._writer.write(rows)
+        try:
+            self._writer.write(rows)
+        except OSError as exc:
+            raise _no_room(self.name, exc) from None
+
+
+def _no_room(name: str, exc: OSError) -> SpeechQAError:
+    """The temporary folder is full, gone or not writable: not the recording's fault."""
+    return SpeechQAError(
+        f"{name}: no room for its decoded samples in the temporary folder {tempfile.gettempdir()} "
+        f"({exc.strerror or exc}); free space there or point TMPDIR at a writable folder with room",
+        error_type="unreadable",
+    )
 
 
 def _decode_soundfile(name: str, size: int, max_duration_s: float, *, opener=None) -> _Decoded | _Failure:

@@ -10,6 +10,7 @@ import pytest
 
 from speechqa import sample_file
 from speechqa.audio import read_audio
+from speechqa.errors import SpeechQAError
 from speechqa.sample_file import ChannelReader, SampleFile, SampleFileWriter
 
 
@@ -69,3 +70,15 @@ def test_no_file_is_left_in_the_temporary_folder(tmp_path, write_wav, monkeypatc
         assert recording.samples.shape == (2, 8000)
     with pytest.raises(ValueError, match="closed"):
         recording.samples[0, :10]
+
+
+def test_a_full_temporary_folder_is_said_so(tmp_path, write_wav, monkeypatch):
+    path = write_wav(tmp_path / "call.wav", np.zeros((2, 8000), np.float32) + 0.1, 8000)
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sample_file.os, "pwrite", full)
+    with pytest.raises(SpeechQAError, match="TMPDIR") as info:
+        read_audio(path)
+    assert info.value.error_type == "unreadable" and "No space left" in str(info.value)
