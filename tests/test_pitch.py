@@ -191,6 +191,29 @@ def test_contour_sd_and_range(rng, sample_rate_hz, depth_st):
     assert stats.median_hz == pytest.approx(true_median_hz, rel=0.02)
 
 
+@pytest.mark.parametrize("sample_rate_hz", [8000, 16000])
+def test_a_long_signal_is_tracked_in_blocks_as_in_one_pass(rng, sample_rate_hz, monkeypatch):
+    """Past _BLOCK_S, RAPT runs block by block (memory); the frames line up with one pass's and
+    read the same contour (RAPT's frames depend a little on where its input starts, so not bit for bit)."""
+    from speechqa.features import pitch
+
+    duration_s = 7.3
+    t = np.arange(int(duration_s * sample_rate_hz)) / sample_rate_hz
+    contour_hz = 150.0 * 2 ** (3.0 * np.sin(2 * np.pi * 0.7 * t) / 12)
+    x = harmonic_tone(contour_hz, sample_rate_hz, duration_s, rng)
+    whole = track_pitch(x, sample_rate_hz)
+    monkeypatch.setattr(pitch, "_BLOCK_S", 2.0)
+    monkeypatch.setattr(pitch, "_OVERLAP_S", 0.5)
+    blocks = track_pitch(x, sample_rate_hz)
+    assert blocks.f0_hz.shape == whole.f0_hz.shape and blocks.hop_s == whole.hop_s
+    both = (whole.f0_hz > 0) & (blocks.f0_hz > 0)
+    assert both.sum() >= 0.97 * max((whole.f0_hz > 0).sum(), (blocks.f0_hz > 0).sum())
+    # A frame off would be ~0.2 st off on this glide; measured 0.006-0.008 st.
+    assert np.max(np.abs(semitones(blocks.f0_hz[both]) - semitones(whole.f0_hz[both]))) < 0.05
+    a, b = pitch_stats(whole), pitch_stats(blocks)
+    assert b.median_hz == pytest.approx(a.median_hz, rel=0.005) and b.sd_st == pytest.approx(a.sd_st, abs=0.05)
+
+
 # --- 3. octave jumps -----------------------------------------------------------------------------
 
 
