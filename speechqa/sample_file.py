@@ -93,7 +93,12 @@ def _write_all(fd: int, data: memoryview, position: int) -> None:
 
 def _read_all(fd: int, out: memoryview, position: int) -> None:
     while len(out):
-        got = os.preadv(fd, [out], position)
+        if hasattr(os, "preadv"):   # straight into the array
+            got = os.preadv(fd, [out], position)
+        else:                       # systems without it (older macOS): through a bytes copy
+            data = os.pread(fd, len(out), position)
+            got = len(data)
+            out[:got] = data
         if got <= 0:
             raise OSError(f"speechqa's temporary sample file ended early at byte {position}")
         out, position = out[got:], position + got
