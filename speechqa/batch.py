@@ -137,7 +137,7 @@ def run_batch(
     return summary
 
 
-WORKER_MEMORY_BYTES = 1_500_000_000   # a worker's peak on a 1-hour call with transcription (README)
+WORKER_MEMORY_BYTES = 1_500_000_000   # above a worker's peak with transcription, ~1.0 GB at any length (README, Input)
 
 
 def automatic_workers() -> int:
