@@ -6,8 +6,8 @@ Whisper's encoder one at a time and its decoder in batches (speechqa.whisper: fa
 model, our own loop, which lets the language be detected from the first windows' encoder output
 instead of a pass of its own), and the words' times are mapped back to their channel's time,
 with the guards against invented text (speechqa.packing). This module runs those steps in order.
-A model folder holding `speechqa-model.toml` is read by the second engine instead (a CTC model
-on onnxruntime, speechqa.onnx_asr), over the same packed windows.
+A model folder holding `speechqa-model.toml` is read by the second engine instead (CTC and
+transducer models on onnxruntime, speechqa.onnx_asr), over the same packed windows.
 """
 
 from __future__ import annotations
