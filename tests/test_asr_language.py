@@ -31,7 +31,7 @@ def reads(monkeypatch):
 
     monkeypatch.setattr(whisper, "encode", lambda audios, *, model: np.zeros((len(audios), 1, 1), np.float32))
     monkeypatch.setattr(whisper, "detect_language", detect)
-    monkeypatch.setattr(whisper, "decode", lambda encoded, windows, *, model, language, beam_size, dropped: seen["decode"].append(language) or [])
+    monkeypatch.setattr(whisper, "decode", lambda encoded, windows, *, model, language, beam_size, prompt, dropped: seen["decode"].append(language) or [])
     return seen
 
 
