@@ -71,9 +71,9 @@ def diarize(speech: np.ndarray, *, embed: Embed, options: DiarizeOptions, bridge
     own = (vectors @ centroids.T)[np.arange(len(labels)), labels]
     other = (vectors @ centroids.T)[np.arange(len(labels)), 1 - labels]
     confidence = float(np.mean(own - other >= options.clear_margin))
-    frames, ends, speaker = _label_frames(speech, windows, labels, min_turn_s=options.min_turn_s)
+    frames, ends, stretch, speaker = _label_frames(speech, windows, labels, min_turn_s=options.min_turn_s)
     if options.refine_reach_s > 0:
-        speaker = _refined_changes(frames, speaker, speech, centroids, embed=embed, options=options)
+        speaker = _refined_changes(frames, stretch, speaker, speech, centroids, embed=embed, options=options)
     parts = [_runs(frames[speaker == k], ends[speaker == k]) for k in (0, 1)]
     if min(total_s(p) for p in parts) == 0:
         return Diarization((speech,), None, similarity, len(windows))
@@ -173,8 +173,9 @@ def _kmeans_two(points: np.ndarray, *, rounds: int = 50) -> np.ndarray:
 
 
 def _label_frames(speech: np.ndarray, windows: np.ndarray, labels: np.ndarray, *,
-                  min_turn_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The FRAME_S frames of speech (starts, ends) and each one's speaker: voted on by the windows covering them,
+                  min_turn_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The FRAME_S frames of speech (starts, ends), the stretch of speech (row of `speech`) each
+    lies in, and each one's speaker: voted on by the windows covering them,
     each vote weighted by nearness to its window's middle;
     frames no window covers take their nearest voted frame's speaker; inside one stretch of
     speech, a speaker's run shorter than min_turn_s joins its longer neighbour (a run that is a
@@ -203,11 +204,11 @@ def _label_frames(speech: np.ndarray, windows: np.ndarray, labels: np.ndarray, *
         inside = np.flatnonzero(interval == k)
         speaker[inside] = _smoothed(speaker[inside], min_frames=int(round(min_turn_s / FRAME_S)))
     ends = np.minimum(frames + FRAME_S, speech[interval, 1])
-    return frames, ends, speaker
+    return frames, ends, interval, speaker
 
 
-def _refined_changes(frames: np.ndarray, speaker: np.ndarray, speech: np.ndarray, centroids: np.ndarray, *,
-                     embed: Embed, options: DiarizeOptions) -> np.ndarray:
+def _refined_changes(frames: np.ndarray, stretch: np.ndarray, speaker: np.ndarray, speech: np.ndarray,
+                     centroids: np.ndarray, *, embed: Embed, options: DiarizeOptions) -> np.ndarray:
     """Each change of speaker inside unbroken speech moved to where short windows around it
     change voice. The clustering windows (1.5 s every 0.75 s) place a change only to within
     about half a window, and a quick reply's first words then go to the speaker it answers.
@@ -215,14 +216,13 @@ def _refined_changes(frames: np.ndarray, speaker: np.ndarray, speech: np.ndarray
     (not past the neighbouring changes or the stretch of speech) are each scored by how much
     nearer the earlier speaker's centroid they are than the later's; the change goes where the
     scores before it are most for the earlier speaker and those after it most for the later."""
-    interval = np.searchsorted(speech[:, 0], frames, side="right") - 1
-    changes = np.flatnonzero((np.diff(speaker) != 0) & (np.diff(interval) == 0)) + 1
+    changes = np.flatnonzero((np.diff(speaker) != 0) & (np.diff(stretch) == 0)) + 1
     if len(changes) == 0:
         return speaker
     half = options.refine_window_s / 2
     plans, windows = [], []
     for n, i in enumerate(changes):
-        start, end = speech[interval[i]]
+        start, end = speech[stretch[i]]
         lo = max(frames[i] - options.refine_reach_s, start + half, frames[changes[n - 1]] if n else -np.inf)
         hi = min(frames[i] + options.refine_reach_s, end - half, frames[changes[n + 1]] if n + 1 < len(changes) else np.inf)
         centres = np.arange(lo, hi + 1e-9, options.refine_step_s)
@@ -238,13 +238,14 @@ def _refined_changes(frames: np.ndarray, speaker: np.ndarray, speech: np.ndarray
     for i, centres, first in plans:
         before, after = speaker[i - 1], speaker[i]
         score = nearer[first: first + len(centres), before] - nearer[first: first + len(centres), after]
-        # Change at boundary b (between centres b-1 and b): the earlier speaker's evidence before it, the later's after.
-        totals = np.array([score[:b].sum() - score[b:].sum() for b in range(len(centres) + 1)])
-        b = int(np.argmax(totals))
+        # Change at boundary b (between centres b-1 and b): the earlier speaker's evidence before
+        # it less the later's after, score[:b].sum() - score[b:].sum(), for every b at once.
+        before_b = np.concatenate([[0.0], np.cumsum(score)])
+        b = int(np.argmax(2 * before_b - before_b[-1]))
         if b == 0 or b == len(centres):
             continue   # the short windows do not see both voices here: keep the change where it was
         at = (centres[b - 1] + centres[b]) / 2
-        same_stretch = interval == interval[i]
+        same_stretch = stretch == stretch[i]
         if at < frames[i]:
             speaker[same_stretch & (frames >= at) & (frames < frames[i])] = after
         else:
