@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import math
+import mmap
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ import numpy as np
 from speechqa.errors import SpeechQAError
 from speechqa.names import LANGUAGES
 from speechqa.packing import ASR_RATE_HZ, DecodedWindow
+from speechqa.protobuf import fields
 
 SIDECAR = "speechqa-model.toml"
 INSTALL_HINT = "pip install 'speechqa[onnx-asr]'"
@@ -92,7 +93,8 @@ def read_spec(folder: str | Path) -> OnnxModelSpec:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise SpeechQAError(f"{path}: cannot read it ({exc})", error_type="bad_config") from None
-    family = FAMILIES.get(table.get("family"))
+    name = table.get("family")
+    family = FAMILIES.get(name) if isinstance(name, str) else None
     if family is None:
         raise SpeechQAError(f"{path}: family = {table.get('family')!r}; speechqa runs {tuple(FAMILIES)}", error_type="bad_config")
     try:
@@ -135,47 +137,17 @@ def verify(folder: str | Path, spec: OnnxModelSpec) -> None:
             )
 
 
-def _varint(f) -> int | None:
-    value = shift = 0
-    while byte := f.read(1):
-        value |= (byte[0] & 0x7F) << shift
-        if byte[0] < 0x80:
-            return value
-        shift += 7
-    if shift:
-        raise ValueError("a number cut short")
-    return None
-
-
-def _length_delimited(f):
-    """(field number, size) of each length-delimited protobuf field in `f`, which is left at its
-    bytes for the caller to read or skip; the other fields (numbers) are skipped here."""
-    while (key := _varint(f)) is not None:
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            _varint(f)
-        elif wire in (1, 5):
-            f.seek(8 if wire == 1 else 4, 1)
-        elif wire == 2:
-            yield number, _varint(f)
-        else:
-            raise ValueError(f"not an ONNX file (protobuf wire type {wire})")
-
-
 def onnx_metadata(path: Path) -> dict[str, str]:
     """An ONNX file's `metadata_props` (ModelProto field 14, entries of key 1 and value 2), read
-    without loading the graph, whose bytes are skipped over (a GigaAM encoder's are 1 GB)."""
-    found = {}
+    through a memory map: the graph's bytes are skipped over, never read (a GigaAM encoder's are
+    1 GB). The map is left to the garbage collector: closing it while a slice of it lives raises."""
     with path.open("rb") as f:
-        for number, size in _length_delimited(f):
-            if number != 14:
-                f.seek(size, 1)
-                continue
-            entry = {}
-            with io.BytesIO(f.read(size)) as g:
-                for key, length in _length_delimited(g):
-                    entry[key] = g.read(length).decode("utf-8")
-            found[entry.get(1, "")] = entry.get(2, "")
+        data = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+    found = {}
+    for number, entry in fields(data):
+        if number == 14:
+            pair = {key: bytes(value).decode("utf-8") for key, value in fields(entry)}
+            found[pair.get(1, "")] = pair.get(2, "")
     return found
 
 
@@ -200,7 +172,7 @@ def check_loadable(folder: str | Path, spec: OnnxModelSpec) -> None:
     try:
         metadata = onnx_metadata(first)
         tokens = read_tokens(tokens_path)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, IndexError) as exc:   # IndexError: a file cut short; UnicodeDecodeError is a ValueError
         raise SpeechQAError(f"{first} or {tokens_path} cannot be read as ONNX and tokens ({exc})", error_type="model_missing") from None
     missing = [key for key in family.metadata if key not in metadata]
     if missing:
@@ -229,12 +201,12 @@ def check_loadable(folder: str | Path, spec: OnnxModelSpec) -> None:
 def load_onnx_model(folder: str, *, threads: int = 0) -> OnnxModel:
     """The recogniser of a checked model folder, once per process."""
     spec = read_spec(folder)
-    verify(folder, spec)
-    try:
+    try:   # before the digests: hashing a gigabyte of weights only to then say "install the extra" wastes a minute
         import sherpa_onnx
     except ImportError as exc:
         raise SpeechQAError(f"{folder} is a model for sherpa-onnx, which is not installed ({exc}): {INSTALL_HINT}",
                             error_type="model_missing") from None
+    verify(folder, spec)
     check_loadable(folder, spec)
     path = {key: str(Path(folder) / name) for key, name in spec.files.items()}
     common = dict(tokens=path["tokens"], num_threads=threads or 2, sample_rate=spec.sample_rate_hz)

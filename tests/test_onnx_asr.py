@@ -23,11 +23,10 @@ import pytest
 
 from speechqa.asr import Transcriber
 from speechqa.errors import SpeechQAError
-from speechqa.onnx_asr import SIDECAR, decode, load_onnx_model, onnx_metadata, words_from_tokens
+from speechqa.onnx_asr import FAMILIES, SIDECAR, decode, load_onnx_model, onnx_metadata, words_from_tokens
 from speechqa.options import AsrOptions
 
 RATE = 16000
-FAMILIES = ("nemo_ctc", "nemo_transducer", "t_one_ctc")
 
 
 def write_sidecar(folder, family: str, files: dict[str, str], **keys) -> None:

@@ -9,7 +9,7 @@ left step by step is one 128 x 512 product and a few element-wise operations. Sa
 same arithmetic (float32); the probabilities agree with onnxruntime's to ~1e-5
 (tests/test_vad.py checks it on a real call).
 
-The weights are read from the ONNX protobuf directly (a minimal wire-format reader below), so
+The weights are read from the ONNX protobuf directly (speechqa.protobuf, a minimal wire-format reader), so
 that the ONNX file stays the one source of them and the `onnx` package is not needed.
 """
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from speechqa.protobuf import fields, varint
 
 HIDDEN = 128
 STATE_SHAPE = (2, HIDDEN)   # (h, c); (2, batch, 128) once the batch is known
@@ -137,7 +139,7 @@ _FLOAT = 1
 def _tensors_by_graph(model: memoryview) -> list[dict[str, np.ndarray]]:
     """The float tensors of every graph and subgraph (Constant nodes and initializers), by name."""
     graphs: list[dict[str, np.ndarray]] = []
-    for field, value in _fields(model):
+    for field, value in fields(model):
         if field == 7:
             _walk_graph(value, graphs)
     return graphs
@@ -146,7 +148,7 @@ def _tensors_by_graph(model: memoryview) -> list[dict[str, np.ndarray]]:
 def _walk_graph(graph: memoryview, graphs: list[dict[str, np.ndarray]]) -> None:
     tensors: dict[str, np.ndarray] = {}
     graphs.append(tensors)
-    for field, value in _fields(graph):
+    for field, value in fields(graph):
         if field == 5:
             name, array = _tensor(value)
             if array is not None:
@@ -165,19 +167,19 @@ def _walk_graph(graph: memoryview, graphs: list[dict[str, np.ndarray]]) -> None:
 def _node(data: memoryview) -> tuple[str, list[str], list[tuple[int, memoryview]]]:
     """A node's op_type, its outputs, and the fields of all its attributes."""
     op_type, outputs, attributes = "", [], []
-    for field, value in _fields(data):
+    for field, value in fields(data):
         if field == 2:
             outputs.append(bytes(value).decode())
         elif field == 4:
             op_type = bytes(value).decode()
         elif field == 5:
-            attributes += _fields(value)
+            attributes += fields(value)
     return op_type, outputs, attributes
 
 
 def _tensor(data: memoryview) -> tuple[str, np.ndarray | None]:
     dims, data_type, name, payload = [], 0, "", None
-    for field, value in _fields(data):
+    for field, value in fields(data):
         if field == 1:
             dims += _packed_varints(value) if isinstance(value, memoryview) else [value]
         elif field == 2:
@@ -191,40 +193,9 @@ def _tensor(data: memoryview) -> tuple[str, np.ndarray | None]:
     return name, np.frombuffer(payload, dtype="<f4").astype(np.float32).reshape(dims)
 
 
-def _fields(data: memoryview):
-    """(field number, value) of each field of one protobuf message: an int for varints, the
-    bytes (a memoryview) for length-delimited and fixed-size fields."""
-    i, end = 0, len(data)
-    while i < end:
-        key, i = _varint(data, i)
-        wire = key & 7
-        if wire == 0:
-            value, i = _varint(data, i)
-        elif wire == 2:
-            size, i = _varint(data, i)
-            value, i = data[i: i + size], i + size
-        elif wire in (1, 5):
-            size = 8 if wire == 1 else 4
-            value, i = data[i: i + size], i + size
-        else:
-            raise ValueError(f"protobuf wire type {wire} at byte {i}: not an ONNX file this reader knows")
-        yield key >> 3, value
-
-
-def _varint(data: memoryview, i: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = data[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, i
-        shift += 7
-
-
 def _packed_varints(data: memoryview) -> list[int]:
     values, i = [], 0
     while i < len(data):
-        value, i = _varint(data, i)
+        value, i = varint(data, i)
         values.append(value)
     return values
