@@ -34,6 +34,7 @@ Recording. A Recording made in memory holds an array instead; both slice alike.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import numbers
@@ -185,10 +186,7 @@ def read_two_legs(agent_path: str | os.PathLike, caller_path: str | os.PathLike,
                 raise SpeechQAError(f"{role} leg: {exc}", error_type=exc.error_type) from None
         weights = [_leg_weights(role, leg) for role, leg in zip(PARTIES, legs)]
         rate = min(leg.sample_rate_hz for leg in legs)
-        writer = SampleFileWriter(2)
-        for block in _side_by_side([_leg_signal(leg, w, rate) for leg, w in zip(legs, weights)]):
-            writer.write(block)
-        samples = writer.finish()
+        samples = _write_side_by_side(agent_path, [_leg_signal(leg, w, rate) for leg, w in zip(legs, weights)])
     finally:
         for leg in legs:
             leg.close()
@@ -424,6 +422,7 @@ class _Sink:
             raise _no_room(name, exc) from None
         self._sums = np.zeros(channels, dtype=np.float64)   # for the DC offset
         self.clipped = np.zeros(channels, dtype=np.int64)   # samples at full scale per channel, before DC removal
+        self._finished = False
 
     def write(self, block: np.ndarray) -> None:
         self.frames_in += len(block)
@@ -444,11 +443,17 @@ class _Sink:
             self._append(self._resampler.resample_chunk(np.zeros((0, self.channels), np.float32), last=True))
         n = self._writer.frames
         offsets = self._sums / n if n else self._sums
+        self._finished = True
         return self._writer.finish(offsets=offsets.astype(np.float32))
 
-    def close(self) -> None:
-        """Give the sample file up (the decode failed)."""
-        self._writer.close()
+    def __enter__(self) -> "_Sink":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """A decode that ends without `finish` (an error, no samples) gives the sample file up at
+        once, rather than when the traceback holding it is collected."""
+        if not self._finished:
+            self._writer.close()
 
     def clipping_share(self) -> float:
         """The worse channel's share of samples at full scale (as quality.clipping_share counts)."""
@@ -465,6 +470,25 @@ class _Sink:
             self._writer.write(rows)
         except OSError as exc:
             raise _no_room(self.name, exc) from None
+
+
+def _write_side_by_side(name, signals) -> SampleFile:
+    """The legs' signals as the channels of one sample file; a temporary folder without room is
+    said so (unreadable, with the fix), and the file given up at once."""
+    try:
+        writer = SampleFileWriter(2)
+    except OSError as exc:
+        raise _no_room(name, exc) from None
+    try:
+        for block in _side_by_side(signals):
+            writer.write(block)
+        return writer.finish()
+    except OSError as exc:
+        writer.close()
+        raise _no_room(name, exc) from None
+    except BaseException:
+        writer.close()
+        raise
 
 
 def _no_room(name: str, exc: OSError) -> SpeechQAError:
@@ -491,26 +515,26 @@ def _decode_soundfile(name: str, size: int, max_duration_s: float, *, opener=Non
             return _Failure("empty", f"libsndfile: {source_format} with 0 frames")
         _check_layout(name, f.channels, f.samplerate)
         _check_duration(name, f.frames / f.samplerate, max_duration_s)
-        sink = _Sink(name, f.samplerate, f.channels, max_duration_s=max_duration_s)
-        sink.finite_only = f.subtype in ("FLOAT", "DOUBLE")
-        block = np.empty((_BLOCK_FRAMES, f.channels), dtype=np.float32)
-        cut = False
-        while True:
-            try:
-                got = f.read(_BLOCK_FRAMES, dtype="float32", out=block)
-            except sf.LibsndfileError:
-                cut = True
-                _read_up_to_error(opener, sink, block[:_RETRY_BLOCK_FRAMES])
-                break
-            if len(got) == 0:
-                break
-            sink.write(got)
-        slack = f.frames * _MP3_LENGTH_SLACK if f.format == "MP3" else 0
-        cut = cut or sink.frames_in < f.frames - slack
-        if f.format == "OGG" and not cut:
-            cut = ogg_unfinished(name, size)
-        samples = sink.finish()
-        return _Decoded(samples, f.samplerate, source_format, cut, sink.clipping_share())
+        with _Sink(name, f.samplerate, f.channels, max_duration_s=max_duration_s) as sink:
+            sink.finite_only = f.subtype in ("FLOAT", "DOUBLE")
+            block = np.empty((_BLOCK_FRAMES, f.channels), dtype=np.float32)
+            cut = False
+            while True:
+                try:
+                    got = f.read(_BLOCK_FRAMES, dtype="float32", out=block)
+                except sf.LibsndfileError:
+                    cut = True
+                    _read_up_to_error(opener, sink, block[:_RETRY_BLOCK_FRAMES])
+                    break
+                if len(got) == 0:
+                    break
+                sink.write(got)
+            slack = f.frames * _MP3_LENGTH_SLACK if f.format == "MP3" else 0
+            cut = cut or sink.frames_in < f.frames - slack
+            if f.format == "OGG" and not cut:
+                cut = ogg_unfinished(name, size)
+            samples = sink.finish()
+            return _Decoded(samples, f.samplerate, source_format, cut, sink.clipping_share())
 
 
 def _read_up_to_error(opener, sink: _Sink, block: np.ndarray) -> None:
@@ -550,31 +574,30 @@ def _decode_pyav(name: str, size: int, max_duration_s: float) -> _Decoded | _Fai
         if stream.codec_context.channels and stream.codec_context.sample_rate:   # before decoding
             _check_layout(name, stream.codec_context.channels, stream.codec_context.sample_rate)
         sink, cut = None, False
-        try:
-            for frame in container.decode(stream):
-                block = _frame_block(frame)
+        with contextlib.ExitStack() as cleanup:   # the sink is made at the first frame
+            try:
+                for frame in container.decode(stream):
+                    block = _frame_block(frame)
+                    if sink is None:
+                        _check_layout(name, block.shape[1], frame.sample_rate)
+                        sink = cleanup.enter_context(_Sink(name, frame.sample_rate, block.shape[1], max_duration_s=max_duration_s))
+                    elif (frame.sample_rate, block.shape[1]) != (sink.source_rate_hz, sink.channels):
+                        raise SpeechQAError(
+                            f"{name} changes from {sink.channels} ch at {sink.source_rate_hz} Hz to {block.shape[1]}"
+                            f" ch at {frame.sample_rate} Hz mid-stream; re-encode it to WAV first",
+                            error_type="unsupported_codec",
+                        )
+                    sink.write(block)
+            except av.FFmpegError as exc:
                 if sink is None:
-                    _check_layout(name, block.shape[1], frame.sample_rate)
-                    sink = _Sink(name, frame.sample_rate, block.shape[1], max_duration_s=max_duration_s)
-                elif (frame.sample_rate, block.shape[1]) != (sink.source_rate_hz, sink.channels):
-                    raise SpeechQAError(
-                        f"{name} changes from {sink.channels} ch at {sink.source_rate_hz} Hz to {block.shape[1]}"
-                        f" ch at {frame.sample_rate} Hz mid-stream; re-encode it to WAV first",
-                        error_type="unsupported_codec",
-                    )
-                sink.write(block)
-        except av.FFmpegError as exc:
-            if sink is None:
-                return _Failure("unrecognised", f"FFmpeg: {source_format[3:]} does not decode ({exc})")
-            cut = True
-        if sink is None or sink.frames_in == 0:
-            if sink is not None:
-                sink.close()
-            return _Failure("empty", f"FFmpeg: {source_format[3:]} with 0 samples")
-        if container.format.name == "ogg" and not cut:
-            cut = ogg_unfinished(name, size)
-        samples = sink.finish()
-        return _Decoded(samples, sink.source_rate_hz, source_format, cut, sink.clipping_share())
+                    return _Failure("unrecognised", f"FFmpeg: {source_format[3:]} does not decode ({exc})")
+                cut = True
+            if sink is None or sink.frames_in == 0:
+                return _Failure("empty", f"FFmpeg: {source_format[3:]} with 0 samples")
+            if container.format.name == "ogg" and not cut:
+                cut = ogg_unfinished(name, size)
+            samples = sink.finish()
+            return _Decoded(samples, sink.source_rate_hz, source_format, cut, sink.clipping_share())
 
 
 def _pyav_duration_s(container, stream) -> float | None:

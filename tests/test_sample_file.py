@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from speechqa import sample_file
-from speechqa.audio import read_audio
+from speechqa.audio import read_audio, read_two_legs
 from speechqa.errors import SpeechQAError
 from speechqa.sample_file import ChannelReader, SampleFile, SampleFileWriter
 
@@ -82,3 +82,21 @@ def test_a_full_temporary_folder_is_said_so(tmp_path, write_wav, monkeypatch):
     with pytest.raises(SpeechQAError, match="TMPDIR") as info:
         read_audio(path)
     assert info.value.error_type == "unreadable" and "No space left" in str(info.value)
+
+
+def test_a_full_temporary_folder_is_said_so_for_two_legs(tmp_path, write_wav, monkeypatch):
+    """The legs read, then the call's own sample file finds no room: the same one line, not a bug."""
+    agent = write_wav(tmp_path / "agent.wav", np.zeros(8000, np.float32) + 0.1, 8000)
+    caller = write_wav(tmp_path / "caller.wav", np.zeros(8000, np.float32) + 0.2, 8000)
+    writes, pwrite = [], os.pwrite
+
+    def full_after_the_legs(*args):
+        writes.append(args[2])
+        if len(writes) > 2:   # one write for each mono leg, then the two-channel file's
+            raise OSError(28, "No space left on device")
+        return pwrite(*args)
+
+    monkeypatch.setattr(sample_file.os, "pwrite", full_after_the_legs)
+    with pytest.raises(SpeechQAError, match="TMPDIR") as info:
+        read_two_legs(agent, caller)
+    assert info.value.error_type == "unreadable" and len(writes) == 3
