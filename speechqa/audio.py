@@ -397,7 +397,7 @@ class _Failure:
 
 @dataclass(frozen=True)
 class _Decoded:
-    samples: np.ndarray
+    samples: SampleFile
     source_rate_hz: int
     source_format: str
     cut: bool

@@ -107,10 +107,6 @@ class PackedSpeech:
             k += 1
         return out
 
-    def __array__(self, dtype=None, copy=None):
-        whole = self[:]
-        return whole if dtype is None else whole.astype(dtype, copy=False)
-
 
 def pack_speech(
     samples: np.ndarray, sample_rate_hz: int, speech_by_channel: list[np.ndarray], *,

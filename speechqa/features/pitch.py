@@ -163,8 +163,7 @@ def track_pitch(
         # _OVERLAP_S on both sides, and the frames there are taken from the neighbouring block.
         lo, hi = (0, n_frames) if n_frames <= block else (max(0, first - overlap), min(n_frames, stop + overlap))
         raw = _rapt_frames(x, sample_rate_hz, analysis_rate_hz, lo * hop_samples - pad, hi * hop_samples,
-                           hop_samples=hop_samples, fmin_hz=fmin_hz, fmax_hz=fmax_hz, min_samples=min_samples,
-                           whole=n_frames <= block)
+                           hop_samples=hop_samples, fmin_hz=fmin_hz, fmax_hz=fmax_hz, min_samples=min_samples)
         got = raw[first - lo: stop - lo]
         f0[first:first + got.size] = got
     # RAPT's edge frames can carry values outside the search range (e.g. 0.3 Hz): unvoiced.
@@ -173,17 +172,17 @@ def track_pitch(
 
 
 def _rapt_frames(x, sample_rate_hz: float, analysis_rate_hz: float, start: int, stop: int, *, hop_samples: int,
-                 fmin_hz: float, fmax_hz: float, min_samples: int, whole: bool) -> np.ndarray:
+                 fmin_hz: float, fmax_hz: float, min_samples: int) -> np.ndarray:
     """RAPT's frames over analysis-rate samples [start, stop) of x (zeros before its start),
     frame k analysing from sample start + k * hop_samples; none for too little or digital silence.
-    `whole`: the block is the whole signal (resampled in one piece, as before blocks)."""
+    A block that is the whole signal slices all of it (its frames reach past the last sample)."""
     ratio = sample_rate_hz / analysis_rate_hz
     if ratio == 1.0:
         piece = x[max(start, 0):stop]
     else:
         import soxr
 
-        piece = x[:] if whole else x[int(round(max(start, 0) * ratio)):int(round(stop * ratio))]
+        piece = x[int(round(max(start, 0) * ratio)):int(round(stop * ratio))]
         piece = soxr.resample(np.asarray(piece).astype(np.float32, copy=False), sample_rate_hz, analysis_rate_hz)
     lead = max(0, -start)
     if piece.size + lead < min_samples or not np.any(piece):
