@@ -17,21 +17,33 @@ from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from speechqa.baseline import History, baseline_rows, call_order, no_agent
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from speechqa.baseline import History, baseline_metrics, baseline_rows, call_order, no_agent
 from speechqa.call import judged
 from speechqa.config import Config, config_for_queue
 from speechqa.derive import derive
-from speechqa.metrics import METRIC_NAMES
-from speechqa.records import assessed_columns, criteria_rows, read_measurement
+from speechqa.records import by_call, judged_rows, read_measurement
 
-HISTORY_COLUMNS = ["call_id", "call_date", "agent_id", "call_start_utc", "queue", *METRIC_NAMES]
+ORDER_COLUMNS = ["call_id", "call_date", "agent_id", "call_start_utc", "queue"]   # what orders an agent's calls
+TABLES = ("turns", "utterances", "words")   # a call's measured rows beside its calls row
+
+
+def _configurations(config: Config) -> list[Config]:
+    """The configuration and each queue override's."""
+    return [config] + [config_for_queue(config, o.queue)[0] for o in config.batch.overrides.values()]
 
 
 def largest_window(config: Config) -> int:
     """The most earlier values any call's baseline looks at: the configuration's window_calls,
     or a queue override's where larger."""
-    configs = [config] + [config_for_queue(config, o.queue)[0] for o in config.batch.overrides.values()]
-    return max(c.score.baseline.window_calls for c in configs)
+    return max(c.score.baseline.window_calls for c in _configurations(config))
+
+
+def _baseline_metrics(config: Config) -> list[str]:
+    """Every metric a baseline is kept of, under the configuration or any queue override."""
+    return sorted({m for c in _configurations(config) for m in baseline_metrics(c.score.baseline)})
 
 
 def uses_baseline(config: Config) -> bool:
@@ -45,12 +57,17 @@ def commit_update(warehouse, pending: Mapping[str, dict[str, list[dict]]], leavi
     baselines rows of every call whose baseline is computed, and for those judged again their
     calls and criteria rows (these replace a pending call's own)."""
     new = {call_id: records["calls"][0] for call_id, records in pending.items()}
-    stored = [r for r in warehouse.read("calls", columns=HISTORY_COLUMNS).to_pylist() if r["call_id"] not in new]
+    # Only the metrics kept baselines of, and (below) only the calls of the agents this commit
+    # touches become Python rows: the calls table grows every night.
+    stored = warehouse.read("calls", columns=ORDER_COLUMNS + _baseline_metrics(config))
+    stored = stored.filter(pc.invert(pc.is_in(stored["call_id"], pa.array(list(new), type=pa.string()))))
+    replaced = stored.filter(pc.is_in(stored["call_id"], pa.array(list(leaving), type=pa.string())))
     start: dict[str, tuple] = {}   # agent -> the earliest call this commit changes
-    for call in [*new.values(), *(r for r in stored if r["call_id"] in leaving)]:
+    for call in [*new.values(), *replaced.select(ORDER_COLUMNS).to_pylist()]:
         if call["agent_id"] is not None:
             start[call["agent_id"]] = min(start.get(call["agent_id"], call_order(call)), call_order(call))
-    calls = [r for r in stored if r["agent_id"] in start and r["call_id"] not in leaving]
+    stored = stored.filter(pc.is_in(stored["agent_id"], pa.array(sorted(start), type=pa.string())))
+    calls = [r for r in stored.to_pylist() if r["call_id"] not in leaving]
     calls += [r for r in new.values() if r["agent_id"] is not None]
     history = History(keep=largest_window(config))
     out: dict[str, list[dict]] = defaultdict(list)
@@ -68,44 +85,32 @@ def commit_update(warehouse, pending: Mapping[str, dict[str, list[dict]]], leavi
         call_config, _ = config_for_queue(config, call["queue"])
         if call["agent_id"] is None and uses_baseline(call_config):
             again.append((call, no_agent(call_config.score.baseline), call_config))
-    stored_days: dict[date, list] = defaultdict(list)
+    # Judged again from its measured rows: a new call's are in `pending`; a stored call's (later
+    # than one this commit adds) are read day by day.
+    waiting: dict[date, list] = defaultdict(list)
     for call, baselines, call_config in again:
         if call["call_id"] in pending:
-            records = pending[call["call_id"]]
-            rows = judge_again(records["calls"][0], records.get("turns", []), records.get("utterances", []),
-                               records.get("words", []), config=call_config, baselines=baselines, run_id=run_id, now=now)
-            for table, table_rows in rows.items():
-                out[table] += table_rows
-        else:   # a stored call later than one this commit adds: read its rows, day by day
-            stored_days[call["call_date"]].append((call["call_id"], baselines, call_config))
-    for day, wanted in sorted(stored_days.items()):
-        tables = {t: _by_call(warehouse.read_day(t, f"day={day.isoformat()}").to_pylist())
-                  for t in ("calls", "turns", "utterances", "words")}
+            _extend(out, judge_again(pending[call["call_id"]], config=call_config, baselines=baselines, run_id=run_id, now=now))
+        else:
+            waiting[call["call_date"]].append((call["call_id"], baselines, call_config))
+    for day, wanted in sorted(waiting.items()):
+        tables = {t: by_call(warehouse.read_day(t, f"day={day.isoformat()}").to_pylist()) for t in ("calls", *TABLES)}
         for call_id, baselines, call_config in wanted:
-            [stored] = tables["calls"][call_id]
-            rows = judge_again(stored, tables["turns"].get(call_id, []), tables["utterances"].get(call_id, []),
-                               tables["words"].get(call_id, []), config=call_config, baselines=baselines,
-                               run_id=run_id, now=now)
-            for table, table_rows in rows.items():
-                out[table] += table_rows
+            records = {t: rows.get(call_id, []) for t, rows in tables.items()}
+            _extend(out, judge_again(records, config=call_config, baselines=baselines, run_id=run_id, now=now))
     return dict(out)
 
 
-def judge_again(call: dict, timeline: list[dict], utterances: list[dict], words: list[dict], *, config: Config,
-                baselines, run_id: str, now: datetime) -> dict[str, list[dict]]:
-    """A call's calls and criteria rows judged with `baselines`, from its measured rows (derive
-    and judge, as rescore does)."""
-    measurement = read_measurement(call, timeline, utterances, words)
+def judge_again(records: Mapping[str, list[dict]], *, config: Config, baselines, run_id: str,
+                now: datetime) -> dict[str, list[dict]]:
+    """A call's calls and criteria rows judged with `baselines`, from its measured rows (table ->
+    rows: its calls row and its turns, utterances and words), derived and judged as rescore does."""
+    [call] = records["calls"]
+    measurement = read_measurement(call, *(records.get(t, []) for t in TABLES))
     assessment = judged(derive(measurement, score=config.score), score=config.score, baselines=baselines)
-    key = {"call_id": call["call_id"], "call_date": call["call_date"]}
-    new_call = {k: v for k, v in call.items() if not k.startswith("verdict_")}
-    new_call.update(assessed_columns(assessment), score_hash=config.score_hash, scored_utc=now)
-    return {"calls": [new_call],
-            "criteria": criteria_rows(key, assessment.verdicts, score_hash=config.score_hash, run_id=run_id)}
+    return judged_rows(call, assessment, score_hash=config.score_hash, run_id=run_id, now=now)
 
 
-def _by_call(rows: list[dict]) -> dict[str, list[dict]]:
-    out = defaultdict(list)
-    for row in rows:
-        out[row["call_id"]].append(row)
-    return out
+def _extend(out: dict[str, list[dict]], rows: Mapping[str, list[dict]]) -> None:
+    for table, table_rows in rows.items():
+        out[table] += table_rows

@@ -107,6 +107,23 @@ def assessed_columns(assessment) -> dict:
     }
 
 
+def judged_rows(call: dict, assessment, *, score_hash: str, run_id: str, now: datetime) -> dict[str, list[dict]]:
+    """A stored call's calls row and criteria rows once it is judged again (rescore, or a batch
+    commit re-judging against new baselines): its old verdict columns give way to the new."""
+    key = {"call_id": call["call_id"], "call_date": call["call_date"]}
+    new_call = {k: v for k, v in call.items() if not k.startswith("verdict_")}
+    new_call.update(assessed_columns(assessment), score_hash=score_hash, scored_utc=now)
+    return {"calls": [new_call], "criteria": criteria_rows(key, assessment.verdicts, score_hash=score_hash, run_id=run_id)}
+
+
+def by_call(rows: list[dict]) -> dict[str, list[dict]]:
+    """Rows grouped by their call_id, in their order."""
+    out = defaultdict(list)
+    for row in rows:
+        out[row["call_id"]].append(row)
+    return out
+
+
 def criteria_rows(key: dict, verdicts, *, score_hash: str, run_id: str) -> list[dict]:
     rows = []
     for v in verdicts:

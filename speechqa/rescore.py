@@ -12,14 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-import numpy as np
-
 from speechqa.agents import largest_window, uses_baseline
 from speechqa.baseline import History, baseline_rows, call_order, no_agent
 from speechqa.call import judged
 from speechqa.config import Config, config_for_queue
 from speechqa.derive import derive
-from speechqa.records import assessed_columns, criteria_rows, derived_rows, kept_measured_rows, read_measurement
+from speechqa.records import by_call, derived_rows, judged_rows, kept_measured_rows, read_measurement
 from speechqa.runs import new_run_id, run_row, runs_with
 from speechqa.errors import SpeechQAError
 from speechqa.sources import customer_id_policy, hash_customer_id
@@ -71,9 +69,9 @@ def _rescore_day(warehouse: Warehouse, day: str, config: Config, out: dict, tota
                  run_id: str, now) -> None:
     """One day's calls, in call order: each is derived, then judged against its agent's baseline
     over the calls before it (`history`, fed as they go), as a batch judges it."""
-    timeline = _by_call(warehouse.read_day("turns", day).to_pylist())
-    utterances = _by_call(warehouse.read_day("utterances", day).to_pylist())
-    words = _by_call(warehouse.read_day("words", day).to_pylist())
+    timeline = by_call(warehouse.read_day("turns", day).to_pylist())
+    utterances = by_call(warehouse.read_day("utterances", day).to_pylist())
+    words = by_call(warehouse.read_day("words", day).to_pylist())
     for call in sorted(warehouse.read_day("calls", day).to_pylist(), key=call_order):
         call_id = call["call_id"]
         call_config, _ = config_for_queue(config, call.get("queue"))
@@ -88,11 +86,9 @@ def _rescore_day(warehouse: Warehouse, day: str, config: Config, out: dict, tota
             history.add(agent, derived.metrics)
             out["baselines"] += baseline_rows({**call, **derived.metrics}, baselines, score_hash=score_hash, run_id=run_id)
         assessment = judged(derived, score=call_config.score, baselines=baselines)
+        for table, table_rows in judged_rows(call, assessment, score_hash=score_hash, run_id=run_id, now=now).items():
+            out[table] += table_rows
         key = {"call_id": call_id, "call_date": call["call_date"]}
-        new_call = {k: v for k, v in call.items() if not k.startswith("verdict_")}
-        new_call.update(assessed_columns(assessment), score_hash=score_hash, scored_utc=now)
-        out["calls"].append(new_call)
-        out["criteria"] += criteria_rows(key, assessment.verdicts, score_hash=score_hash, run_id=run_id)
         out["turns"] += kept_measured_rows(rows, measure_hash=call["measure_hash"])
         out["turns"] += derived_rows(key, assessment.derived, score_hash=score_hash)
         totals["calls"] += 1
@@ -154,9 +150,3 @@ def _check_customer_policy(warehouse: Warehouse, options) -> None:
             "with, so the id would match nothing; run purge with --config of the batch's configuration",
             error_type="bad_config")
 
-
-def _by_call(rows: list[dict]) -> dict[str, list[dict]]:
-    out = defaultdict(list)
-    for row in rows:
-        out[row["call_id"]].append(row)
-    return out
