@@ -91,13 +91,13 @@ import soundfile as sf
 from speechqa.features.loudness import active_speech_level
 from speechqa.features.vad import VadOptions, detect_speech, detect_speech_with_floor, load_vad_model
 from speechqa.testing import boundary_f1, laryngograph_scores, phone_channel
-from speechqa.timeline import bridge_gaps
+from benchmarks.validity.suite import SEED as LADDER_SEED   # the validity suite's noise
+from speechqa.config import MeasureConfig
+from speechqa.timeline import bridge_gaps, total_s
 
 DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 TOLERANCE_S = 0.05
 LADDER_SNR_DB = (40, 30, 20, 15, 10)
-LADDER_SEED = 49            # the validity suite's (benchmarks.validity.suite.SEED)
-BRIDGE_GAP_S = 0.25         # the timeline's default bridge ([measure] bridge_gap_s): talk time as a call reports it
 # Before the noise ladder (issue 13's finding): a fixed 6 dB margin, nothing cleaned.
 FIXED_GATE = {"energy_margin_min_db": 6.0, "noise_reduction_db": 0.0}
 
@@ -142,10 +142,6 @@ def bench_call(path: Path, model, options: VadOptions, repeat: int) -> dict:
         out[f"floor{channel}"] = np.nan if floor is None else floor
         out[f"muted{channel}"] = muted_leg_kept(x[channel], sr, intervals, model, options)
     return out
-
-
-def total_s(intervals: np.ndarray) -> float:
-    return float(np.sum(intervals[:, 1] - intervals[:, 0]))
 
 
 def muted_leg_kept(x: np.ndarray, sr: int, speech: np.ndarray, model, options: VadOptions,
@@ -201,7 +197,7 @@ def noise_ladder(path: Path, model, options: VadOptions) -> dict:
         found = detect_speech_with_floor(noisy, sr, model=model, options=options)
         elapsed = time.perf_counter() - start
         out[snr] = {
-            "talk": [total_s(bridge_gaps(c.intervals_s, max_gap_s=BRIDGE_GAP_S)) for c in found],
+            "talk": [total_s(bridge_gaps(c.intervals_s, max_gap_s=MeasureConfig().bridge_gap_s)) for c in found],
             "rtf": elapsed / (x.shape[1] / sr),
         }
     return out

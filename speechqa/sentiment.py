@@ -149,11 +149,7 @@ def tone_metrics(utterances, *, language: str, options: SentimentOptions) -> Ton
     metrics, evidence, notes, reasons = {}, {}, {}, {}
     if language not in LANGUAGES:
         why = f"no sentiment lexicon for language {language!r} (speechqa has {', '.join(LANGUAGES)})"
-        for party in PARTIES:
-            metrics[f"{party}_sentiment_words"] = None
-            for name in ("sentiment_mean", "sentiment_trend", "negative_utterances"):
-                metrics[f"{party}_{name}"] = None
-        return ToneResult(metrics=metrics, reasons={**dict.fromkeys(metrics, why)})
+        return ToneResult(metrics=dict.fromkeys(SENTIMENT_METRICS), reasons=dict.fromkeys(SENTIMENT_METRICS, why))
     for party in PARTIES:
         said = sorted((u for u in utterances if u.party == party), key=lambda u: u.start_s)
         scored = [(u, t) for u in said for t in [utterance_tone(u.text, language=language)] if t.words]
@@ -167,14 +163,15 @@ def tone_metrics(utterances, *, language: str, options: SentimentOptions) -> Ton
             reasons.update(dict.fromkeys(names, why))
             continue
         mean = _weighted_mean(scored)
-        negative = sorted((ut for ut in scored if ut[1].score <= -options.negative_at), key=lambda ut: ut[1].score)
+        ranked = sorted((ut for ut in scored if ut[1].score < 0), key=lambda ut: ut[1].score)   # most negative first
+        negative = [ut for ut in ranked if ut[1].score <= -options.negative_at]   # negative_at > 0: a prefix
         metrics[f"{party}_sentiment_mean"] = mean
         metrics[f"{party}_negative_utterances"] = len(negative)
         trend, trend_note, trend_why = _trend(scored, words, party, options)
         metrics[f"{party}_sentiment_trend"] = trend
         if trend_why:
             reasons[f"{party}_sentiment_trend"] = trend_why
-        worst = sorted((ut for ut in scored if ut[1].score < 0), key=lambda ut: ut[1].score)[:_MOST]
+        worst = ranked[:_MOST]
         moments = [(round(u.start_s, 2), round(u.end_s, 2)) for u, _ in worst]
         for name in names:
             evidence[name] = moments
