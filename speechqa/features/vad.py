@@ -383,11 +383,11 @@ def gate_margin_db(levels_db: np.ndarray, floor_dbfs: float, options: VadOptions
     `energy_margin_db` (6 dB), lowered on two conditions: the floor is steady, so that a smaller
     margin still keeps its noise out, and the speech is near it, so that the full margin would
     cut real speech. The least the noise allows is `energy_margin_spreads` times the floor's
-    spread (the floor minus the percentile a tenth as high: the 10th minus the 1st), and at least
+    spread (`_floor_spread_db`), and at least
     `energy_margin_min_db`; the speech wants the gate no higher than `quiet_speech_db` under its
     loud frames (the 95th percentile of frame levels)."""
-    spread_db = floor_dbfs - float(np.percentile(levels_db, options.noise_floor_percentile / 10.0))
-    least = float(np.clip(options.energy_margin_spreads * spread_db, options.energy_margin_min_db, options.energy_margin_db))
+    least = float(np.clip(options.energy_margin_spreads * _floor_spread_db(levels_db, floor_dbfs, options),
+                          options.energy_margin_min_db, options.energy_margin_db))
     room_db = float(np.percentile(levels_db, _LOUD_PERCENTILE)) - options.quiet_speech_db - floor_dbfs
     return float(np.clip(room_db, least, options.energy_margin_db))
 
@@ -400,8 +400,13 @@ def _steady_floor(levels_db: np.ndarray, options: VadOptions) -> bool:
     floor = noise_floor_of_levels(levels_db, percentile=options.noise_floor_percentile)
     if floor is None:
         return False
-    spread_db = floor - float(np.percentile(levels_db, options.noise_floor_percentile / 10.0))
-    return options.energy_margin_spreads * spread_db < options.energy_margin_db
+    return options.energy_margin_spreads * _floor_spread_db(levels_db, floor, options) < options.energy_margin_db
+
+
+def _floor_spread_db(levels_db: np.ndarray, floor_dbfs: float, options: VadOptions) -> float:
+    """How steady the noise floor is: the floor less the frame level a tenth as high in rank (the
+    10th percentile less the 1st)."""
+    return floor_dbfs - float(np.percentile(levels_db, options.noise_floor_percentile / 10.0))
 
 
 def _validate(signals: np.ndarray, sample_rate_hz: int) -> np.ndarray:
