@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from speechqa.sample_file import ChannelReader, SampleFile
+from speechqa.sample_file import is_sample_reader
 from speechqa.transcript import Utterance, Word
 
 if TYPE_CHECKING:
@@ -123,10 +123,7 @@ def pack_speech(
     back to each channel's time. `samples`: (channels, n), or one channel 1-D; a recording's
     sample file (speechqa.sample_file) is read a piece at a time."""
     rate = int(sample_rate_hz)
-    if isinstance(samples, ChannelReader):
-        samples = samples.as_rows()
-    elif not isinstance(samples, SampleFile):
-        samples = np.asarray(samples).reshape(len(speech_by_channel), -1)
+    samples = samples.as_rows() if is_sample_reader(samples) else np.asarray(samples).reshape(len(speech_by_channel), -1)
     cuts, windows, rows = [], [], []
     joint = int(joint_s * rate)
     packed_s, window_start = 0.0, 0.0

@@ -145,6 +145,10 @@ class SampleFile:
     def shape(self) -> tuple[int, int]:
         return (len(self._sources), self._storage.n)
 
+    def as_rows(self) -> SampleFile:
+        """Itself: (channels, n) already, as ChannelReader.as_rows gives one channel."""
+        return self
+
     @property
     def size(self) -> int:
         return len(self._sources) * self._storage.n

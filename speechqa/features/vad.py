@@ -60,7 +60,7 @@ from speechqa.features.denoise import NoiseReducer, NoiseSpectrum
 from speechqa.features.model_file import read_model_file, reinstall_fix
 from speechqa.features.noise_floor import DIGITAL_SILENCE_DBFS, frame_levels_dbfs, noise_floor_of_levels
 from speechqa.features.silero import STATE_SHAPE, SileroNet, probabilities, read_nets
-from speechqa.sample_file import ChannelReader, is_sample_reader
+from speechqa.sample_file import is_sample_reader
 
 logger = logging.getLogger("speechqa")
 
@@ -415,7 +415,7 @@ def _validate(signals: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     read a chunk at a time, never whole."""
     if is_sample_reader(signals):
         _check_rate(sample_rate_hz)
-        return signals.as_rows() if isinstance(signals, ChannelReader) else signals
+        return signals.as_rows()
     x = np.asarray(signals)
     if x.ndim not in (1, 2):
         raise ValueError(
