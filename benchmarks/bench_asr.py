@@ -12,12 +12,18 @@ WER after normalising case, punctuation and numbers (speechqa.testing.normalise_
 Times are wall seconds and this process's CPU seconds (both cores count: CPU time can exceed
 wall time); a set in a language the model cannot read (Russian on an `*.en` model) is skipped.
 `--model` also takes a folder for the second recogniser (speechqa.onnx_asr), without the baselines.
+
+Every reference file but Harvard's is one short window, which shows nothing of how speech is packed
+into windows; two joined sets are: `asterisk_joined` (the 40 Asterisk prompts in one recording) and
+`fda_joined` (the 50 FDA sentences, ../shared/fixtures/pitch/fda_rl, through a phone line, in one
+recording), each several windows, written to a temporary folder for the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from faster_whisper import BatchedInferencePipeline
 
-    from speechqa.asr import Transcriber, reads_only
+    from speechqa.asr import Transcriber, load_asr_model, reads_only
     from speechqa.config import load_config
     from speechqa.testing import asr_reference_sets, transcribe_file, word_error_rate
 
@@ -47,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     only = reads_only(transcriber.model)   # None: many languages; else an `*.en` Whisper's or an ONNX model's one
     whisper_model = hasattr(transcriber.model, "transcribe")   # the baselines run on a faster-whisper model only
     sets = asr_reference_sets(args.fixtures)
+    scratch = tempfile.TemporaryDirectory()
+    sets.update(joined_sets(args.fixtures, sets, Path(scratch.name)))
     unknown = set(args.sets or ()) - set(sets)
     if unknown:
         parser.error(f"--sets {sorted(unknown)}: the sets are {sorted(sets)}")
@@ -54,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
           f"beam {options.beam_size}, batch {options.batch_size}, config {args.config or 'default'}")
     sides = {
         "speechqa": lambda path, language: transcribe_file(path, language=language, transcriber=transcriber, vad_options=config.measure.vad),
-        "baseline": lambda path, language: " ".join(s.text for s in transcriber.model.transcribe(
+        "baseline": lambda path, language: " ".join(s.text for s in baseline.transcribe(
             str(path), language=language, vad_filter=True, word_timestamps=True)[0]),
         "batched": lambda path, language: " ".join(s.text for s in pipeline.transcribe(
             str(path), language=language, batch_size=8, beam_size=5, word_timestamps=True)[0]),
@@ -62,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_baseline or not whisper_model:
         sides = {"speechqa": sides["speechqa"]}
     else:
-        pipeline = BatchedInferencePipeline(transcriber.model)
+        baseline = load_asr_model(options.model, compute_type=options.compute_type)   # faster-whisper's default threads
+        pipeline = BatchedInferencePipeline(baseline)
     print(f"{'set':<20}{'files':>6}" + "".join(f"{name:>10}{name + ' s (cpu)':>22}" for name in sides))
     for name, (language, items) in sets.items():
         if args.sets and name not in args.sets:
@@ -83,6 +92,28 @@ def main(argv: list[str] | None = None) -> int:
             f"{word_error_rate(references, texts[side], language=language):>10.1%}{f'{wall:.1f} ({cpu:.1f})':>22}"
             for side, (wall, cpu) in seconds.items()), flush=True)
     return 0
+
+
+def joined_sets(fixtures: Path, sets: dict, folder: Path) -> dict[str, tuple[str, list[tuple[Path, str]]]]:
+    """Reference sets of several windows: many short files joined into one recording."""
+    import numpy as np
+    import soundfile as sf
+
+    from speechqa.testing import PHONE_RATE_HZ, phone_channel
+
+    joined = {}
+    prompts = [(sf.read(path, dtype="float32", always_2d=True), text) for path, text in sets["asterisk_ru"][1]]
+    if {sr for (_, sr), _ in prompts} == {PHONE_RATE_HZ}:
+        sf.write(folder / "asterisk_joined.wav", np.concatenate([x.mean(axis=1) for (x, _), _ in prompts]), PHONE_RATE_HZ)
+        joined["asterisk_joined"] = ("ru", [(folder / "asterisk_joined.wav", " ".join(text for _, text in prompts))])
+    fda = fixtures / "pitch" / "fda_rl"
+    if (fda / "orthographic.index").is_file():
+        texts = dict(line.split(" ", 1) for line in (fda / "orthographic.index").read_text().splitlines() if line.strip())
+        said = [(sf.read(fda / f"rl{number}.wav", dtype="float32"), text.strip())
+                for number, text in sorted(texts.items()) if (fda / f"rl{number}.wav").is_file()]
+        sf.write(folder / "fda_joined.wav", np.concatenate([phone_channel(x, sr) for (x, sr), _ in said]), PHONE_RATE_HZ)
+        joined["fda_joined"] = ("en", [(folder / "fda_joined.wav", " ".join(text for _, text in said))])
+    return joined
 
 
 if __name__ == "__main__":

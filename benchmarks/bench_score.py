@@ -2,7 +2,9 @@
 
     python -m benchmarks.bench_score [--call PATH] [--rounds N] [--config FILE] [--model PATH]
 
-Three sides, each with the same model (the configured one, int8), loaded beforehand:
+Three sides, each with the same model (the configured one, int8), loaded beforehand; the
+baselines load it as faster-whisper does by default (CTranslate2's own thread count, one call at
+a time), speechqa as it does (`[measure.asr] threads` and `streams`):
 - speechqa: the whole `score_call` (reading, VAD, crosstalk, loudness, pitch, timing,
   transcription, words, scoring);
 - naive: faster-whisper's `WhisperModel.transcribe` on each channel in turn (vad_filter on,
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     import soundfile as sf
     from faster_whisper import BatchedInferencePipeline
 
-    from speechqa.asr import Transcriber
+    from speechqa.asr import Transcriber, load_asr_model
     from speechqa.audio import read_audio
     from speechqa.call import score_call
     from speechqa.config import load_config
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(transcriber.model, "transcribe"):
         print(f"skipped: the baselines need a faster-whisper model, and {config.measure.asr.model} is not one (bench_asr takes it)")
         return 0
-    pipeline = BatchedInferencePipeline(transcriber.model)
+    baseline = load_asr_model(config.measure.asr.model, compute_type=config.measure.asr.compute_type)
+    pipeline = BatchedInferencePipeline(baseline)
     duration = read_audio(args.call).duration_s
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"score vs naive vs batched: {duration:.1f} s call, {args.rounds} rounds, model {config.measure.asr.model} "
@@ -118,14 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         opening = Path(folder) / "opening.wav"
         sf.write(opening, recording.samples[:, : 30 * recording.sample_rate_hz].T, recording.sample_rate_hz)
         score_call(opening, config=config, transcriber=transcriber)
-        naive(opening, transcriber.model)
+        naive(opening, baseline)
         batched(opening, pipeline)
 
     ratios: dict[str, list[float]] = defaultdict(list)
     for round_number in range(1, args.rounds + 1):
         wall, cpu, (words, stages) = timed(speechqa)
         sides = {"speechqa": (wall, cpu, words)}
-        sides["naive"] = timed(lambda: naive(args.call, transcriber.model))
+        sides["naive"] = timed(lambda: naive(args.call, baseline))
         sides["batched"] = timed(lambda: batched(args.call, pipeline))
         print(f"  round {round_number}: " + "; ".join(
             f"{name} {w:5.1f} s, cpu {c:5.1f} s ({100 * w / duration:4.1f} % of the call; {n} words)" for name, (w, c, n) in sides.items()

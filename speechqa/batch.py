@@ -22,6 +22,7 @@ from pathlib import Path
 
 from speechqa.agents import commit_update
 from speechqa.config import Config, config_for_queue
+from speechqa.cores import usable_cores
 from speechqa.errors import SpeechQAError
 from speechqa.sources import CallSource, call_content_id, customer_id_policy, describe_ignored, discover
 from speechqa.names import STAGES
@@ -149,11 +150,6 @@ def automatic_workers() -> int:
     except (ValueError, OSError, AttributeError):
         return cores
     return max(1, min(cores, memory // WORKER_MEMORY_BYTES))
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (a container's CPU set, not the host's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def local_executor(workers: int, threads: int) -> Executor:

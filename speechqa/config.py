@@ -137,9 +137,9 @@ class Config:
 
     @functools.cached_property   # frozen, so computed once: the batch and rescore ask per call
     def measure_hash(self) -> str:
-        # Thread counts change how fast, not what: a batch with more workers (fewer threads
-        # each) must not measure every stored call again.
-        measure = dataclasses.replace(self.measure, asr=dataclasses.replace(self.measure.asr, threads=0))
+        # Thread and stream counts change how fast, not what: a batch with more workers (fewer
+        # threads each) must not measure every stored call again.
+        measure = dataclasses.replace(self.measure, asr=dataclasses.replace(self.measure.asr, threads=0, streams=0))
         return _hash({"revision": MEASURE_REVISION, "measure": _plain(measure)})
 
     @functools.cached_property

@@ -154,15 +154,18 @@ class AsrOptions:
     enabled: bool = True                 # false: acoustics and timing only, no words
     model: str = "models/whisper-base"   # a faster-whisper model folder, or a model name
     compute_type: str = "int8"
-    threads: int = 0                     # CPU threads for CTranslate2; 0 = its default
-    batch_size: int = 6                  # windows decoded at once, at most; memory grows with it
+    threads: int = 0                     # CPU threads for transcription; 0 = the cores this process may use
+    streams: int = 0                     # batches of windows read side by side, threads shared out; 0 = min(threads, 2)
+    batch_size: int = 8                  # windows read at once (all streams), at most; memory grows with it
     beam_size: int = 3
     language: str = AUTO                 # "ru", "en" or "auto" (detected once per call)
     agent_language: str = ""             # per-party override; "" = as `language`
     caller_language: str = ""
     detect_from_s: float = 30.0          # auto: detect from the windows holding this much of the agent's first speech
     max_clip_s: float = 30.0             # packed speech per window: Whisper's is 30 s
-    clip_pad_s: float = 0.2              # context kept around speech: Whisper misreads bare onsets
+    clip_pad_s: float = 0.2              # context kept before each stretch of speech: Whisper misreads bare onsets
+    clip_tail_s: float = 0.2             # ... and after it
+    clip_joint_s: float = 0.1            # silence between two packed stretches
     word_margin_s: float = 0.3           # a word whose middle is further than this from speech is dropped
     utterance_gap_s: float = 1.0         # a longer gap between words starts a new utterance
     no_speech_prob_max: float = 0.6      # drop a segment Whisper finds this likely to be no speech
@@ -180,10 +183,15 @@ class AsrOptions:
             value = getattr(self, name)
             if value and value not in ASR_LANGUAGES:
                 raise ValueError(f"{name} = {value!r}; use one of {ASR_LANGUAGES}")
+        if isinstance(self.streams, bool) or not isinstance(self.streams, int) or self.streams < 0:
+            raise ValueError(f"streams = {self.streams!r} must be 0 (automatic) or a whole number of at least 1")
         for name in ("batch_size", "beam_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} = {value!r} must be a whole number of at least 1")
+        for name in ("clip_pad_s", "clip_tail_s", "clip_joint_s"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} = {getattr(self, name)!r} must be in [0, 1] seconds")
         if not 0 < self.max_clip_s <= 30:
             raise ValueError(f"max_clip_s = {self.max_clip_s!r} must be in (0, 30]: Whisper's window is 30 s")
 

@@ -81,7 +81,7 @@ def _quietest(signal: np.ndarray, rate: int, from_s: float, to_s: float, *, fram
 class PackedSpeech:
     """The packed audio, float32 at the samples' rate, cut from the recording only when a
     stretch of it is asked for (`packed[a:b]`, `len(packed)`): the whole of a long call's speech
-    at once would hold hundreds of megabytes. Between pieces, joint_s of silence."""
+    at once would hold hundreds of megabytes. Between pieces, `joint` samples of silence."""
 
     def __init__(self, samples, cuts: list[tuple[int, int, int]], joint: int):
         self._samples = samples
@@ -110,10 +110,11 @@ class PackedSpeech:
 
 def pack_speech(
     samples: np.ndarray, sample_rate_hz: int, speech_by_channel: list[np.ndarray], *,
-    pad_s: float, window_s: float, joint_s: float = 0.1, order: list[int] | None = None,
+    pad_s: float, tail_s: float, window_s: float, joint_s: float, order: list[int] | None = None,
 ) -> tuple[PackedSpeech, list[tuple[float, float]], Packing]:
-    """The speech of every channel (widened by pad_s) cut out and laid end to end, channel
-    after channel (in `order`), with joint_s of silence between pieces, into windows of at most window_s.
+    """The speech of every channel (widened by pad_s before each stretch and tail_s after it)
+    cut out and laid end to end, channel after channel (in `order`), with joint_s of silence
+    between pieces, into windows of at most window_s.
 
     Whisper's encoder always runs on a 30 s window however little speech is in it, so packing
     the speech (as faster-whisper does with its own VAD chunks) rather than decoding one clip per
@@ -129,7 +130,8 @@ def pack_speech(
     packed_s, window_start = 0.0, 0.0
     for channel in order or range(len(speech_by_channel)):
         signal = samples[channel]
-        for start, end in _widened_pieces(speech_by_channel[channel], pad_s=pad_s, duration_s=len(signal) / rate):
+        for start, end in _widened_pieces(speech_by_channel[channel], pad_s=pad_s, tail_s=tail_s,
+                                             duration_s=len(signal) / rate):
             while end - start > 1e-3:
                 room = window_s - (packed_s - window_start) - joint_s
                 if room < MIN_WINDOW_ROOM_S:
@@ -148,10 +150,10 @@ def pack_speech(
     return PackedSpeech(samples, cuts, joint), windows, Packing(np.array(rows, dtype=np.float64).reshape(-1, 4))
 
 
-def _widened_pieces(speech: np.ndarray, *, pad_s: float, duration_s: float) -> list[tuple[float, float]]:
+def _widened_pieces(speech: np.ndarray, *, pad_s: float, tail_s: float, duration_s: float) -> list[tuple[float, float]]:
     widened = np.asarray(speech, dtype=np.float64).reshape(-1, 2).copy()
     widened[:, 0] = np.maximum(widened[:, 0] - pad_s, 0.0)
-    widened[:, 1] = np.minimum(widened[:, 1] + pad_s, duration_s)
+    widened[:, 1] = np.minimum(widened[:, 1] + tail_s, duration_s)
     pieces: list[tuple[float, float]] = []
     for start, end in widened:
         if pieces and start <= pieces[-1][1]:

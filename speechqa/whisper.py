@@ -39,8 +39,10 @@ APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 
 
 @functools.lru_cache(maxsize=2)
-def load_asr_model(model: str, *, compute_type: str = "int8", threads: int = 0):
-    """A faster-whisper WhisperModel from a folder (or, when named, a model name)."""
+def load_asr_model(model: str, *, compute_type: str = "int8", threads: int = 0, streams: int = 1):
+    """A faster-whisper WhisperModel from a folder (or, when named, a model name) that runs
+    `streams` calls side by side (from as many Python threads), each on `threads` CPU threads
+    (0: CTranslate2's default)."""
     try:
         from faster_whisper import WhisperModel
     except ImportError as exc:
@@ -54,9 +56,9 @@ def load_asr_model(model: str, *, compute_type: str = "int8", threads: int = 0):
                             error_type="model_missing")
     try:
         if looks_like_path:
-            return WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=threads)
+            return WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=streams)
         log.warning("loading the faster-whisper model named %r (from the local cache or its hub)", model)
-        return WhisperModel(model, device="cpu", compute_type=compute_type, cpu_threads=threads)
+        return WhisperModel(model, device="cpu", compute_type=compute_type, cpu_threads=threads, num_workers=streams)
     except Exception as exc:   # CTranslate2 and the hub raise many kinds; all mean "no model"
         raise SpeechQAError(f"cannot load the Whisper model {model!r} ({exc}); {MODEL_HELP}", error_type="model_missing") from None
 

@@ -86,3 +86,33 @@ def test_a_per_party_language_the_model_cannot_read_is_refused_at_the_call_too(m
 def test_the_adapter_reads_ctranslate2s_flag():
     assert whisper.is_multilingual(stand_in_model(multilingual=False)) is False
     assert whisper.is_multilingual(stand_in_model(multilingual=True)) is True
+
+
+def test_two_streams_read_halves_of_a_batch_side_by_side_in_order(monkeypatch):
+    """On two threads the model is loaded as two streams of one thread each, and a batch of
+    windows is decoded as two parts at the same time (each waits at a barrier for the other),
+    the words coming back in the windows' order."""
+    from speechqa.packing import DecodedWindow
+
+    loaded = {}
+    monkeypatch.setattr(asr, "load_asr_model", lambda *a, **k: loaded.update(k) or stand_in_model(multilingual=True))
+    both_reading = __import__("threading").Barrier(2, timeout=10)
+    parts = []
+
+    def decode(encoded, windows, *, model, language, beam_size, prompt, dropped):
+        assert len(encoded) == len(windows)
+        parts.append([round(start) for start, _ in windows])
+        both_reading.wait()   # raises BrokenBarrierError unless the other part is being read meanwhile
+        return [DecodedWindow(text=f"w{round(start)}", avg_logprob=-0.1, no_speech_prob=0.0, compression_ratio=1.0,
+                              words=((f"w{round(start)}", (start + end) / 2, (start + end) / 2 + 0.2, 0.9),))
+                for start, end in windows]
+
+    monkeypatch.setattr(whisper, "encode", lambda audios, *, model: np.zeros((len(audios), 1, 1), np.float32))
+    monkeypatch.setattr(whisper, "decode", decode)
+    t = asr.Transcriber(AsrOptions(model="models/whisper-base", language="en", threads=2))
+    assert (loaded["threads"], loaded["streams"], t.streams) == (1, 2, 2)
+    sr = 8000
+    found = t.transcribe(np.zeros((2, 100 * sr), np.float32), sr, [np.array([[0.0, 100.0]]), np.zeros((0, 2))], first_channel=0)
+    words = [w.text for u in found.channels[0] for w in u.words]
+    assert len(parts) == 2 and len(words) == sum(map(len, parts)) >= 4
+    assert words == [f"w{start}" for part in sorted(parts) for start in part]   # the windows' order

@@ -21,10 +21,10 @@ def two_channels(seconds: float = 120.0) -> np.ndarray:
 def test_pieces_are_the_source_samples_in_order_with_joints_between():
     samples = two_channels()
     speech = [np.array([[10.0, 12.0], [30.0, 31.0]]), np.array([[5.0, 6.5]])]
-    packed, windows, packing = pack_speech(samples, RATE, speech, pad_s=0.2, window_s=30.0, joint_s=0.1, order=[1, 0])
+    packed, windows, packing = pack_speech(samples, RATE, speech, pad_s=0.2, tail_s=0.1, window_s=30.0, joint_s=0.1, order=[1, 0])
     assert packing.pieces[:, 3].tolist() == [1, 0, 0]            # the first channel in `order` first
-    assert np.allclose(packing.pieces[:, 1], [4.8, 9.8, 29.8])     # widened by the pad
-    assert np.allclose(packing.pieces[:, 2], [1.9, 2.4, 1.4])
+    assert np.allclose(packing.pieces[:, 1], [4.8, 9.8, 29.8])     # widened by the pad before ...
+    assert np.allclose(packing.pieces[:, 2], [1.8, 2.3, 1.3])      # ... and the tail after
     for packed_start, start, duration, channel in packing.pieces:
         a, n = int(round(packed_start * RATE)), int(round(duration * RATE))
         source = samples[int(channel), int(round(start * RATE)): int(round(start * RATE)) + n]
@@ -36,7 +36,7 @@ def test_pieces_are_the_source_samples_in_order_with_joints_between():
 def test_locate_maps_packed_time_back_to_the_channel_and_its_time():
     samples = two_channels()
     speech = [np.array([[10.0, 12.0]]), np.array([[50.0, 52.0]])]
-    _, _, packing = pack_speech(samples, RATE, speech, pad_s=0.0, window_s=30.0, joint_s=0.1)
+    _, _, packing = pack_speech(samples, RATE, speech, pad_s=0.0, tail_s=0.0, window_s=30.0, joint_s=0.1)
     assert packing.locate(0.5, 0.7) == (0, pytest.approx(10.5), pytest.approx(10.7))
     assert packing.locate(2.6, 2.8) == (1, pytest.approx(50.5), pytest.approx(50.7))
     # a word straddling the joint belongs to the piece holding its middle, clipped to it
@@ -50,7 +50,7 @@ def test_windows_are_filled_and_a_long_stretch_is_cut_at_its_quietest_moment():
     loud[(t > 28.6) & (t < 28.8)] = 0.0   # a pause shortly before the window is full
     samples = np.stack([loud, np.zeros_like(loud)])
     speech = [np.array([[0.0, 70.0]]), np.zeros((0, 2))]
-    packed, windows, packing = pack_speech(samples, RATE, speech, pad_s=0.0, window_s=30.0, joint_s=0.1)
+    packed, windows, packing = pack_speech(samples, RATE, speech, pad_s=0.0, tail_s=0.0, window_s=30.0, joint_s=0.1)
     assert all(end - start <= 30.0 + 1e-9 for start, end in windows)
     assert len(windows) == 3
     first_cut = packing.pieces[1, 1]
@@ -59,7 +59,7 @@ def test_windows_are_filled_and_a_long_stretch_is_cut_at_its_quietest_moment():
 
 
 def test_no_speech_packs_nothing():
-    packed, windows, packing = pack_speech(np.zeros((2, RATE)), RATE, [np.zeros((0, 2))] * 2, pad_s=0.2, window_s=30.0)
+    packed, windows, packing = pack_speech(np.zeros((2, RATE)), RATE, [np.zeros((0, 2))] * 2, pad_s=0.2, tail_s=0.1, window_s=30.0, joint_s=0.1)
     assert packed.size == 0 and windows == [] and packing.pieces.shape == (0, 4)
 
 
