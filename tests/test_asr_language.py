@@ -2,6 +2,7 @@
 English-only model (`*.en`, CTranslate2's `is_multilingual` false) cannot detect a language, so
 "auto" reads English and any other language is refused as bad_config."""
 
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -96,7 +97,7 @@ def test_two_streams_read_halves_of_a_batch_side_by_side_in_order(monkeypatch):
 
     loaded = {}
     monkeypatch.setattr(asr, "load_asr_model", lambda *a, **k: loaded.update(k) or stand_in_model(multilingual=True))
-    both_reading = __import__("threading").Barrier(2, timeout=10)
+    both_reading = threading.Barrier(2, timeout=10)
     parts = []
 
     def decode(encoded, windows, *, model, language, beam_size, prompt, dropped):
