@@ -125,14 +125,20 @@ def prominence(
         per_syll = np.where((duration > 0) & (syll > 0), duration / syll, np.nan)
         log_dur = np.log(per_syll)
     rises = np.full((3, n), np.nan)
+    # Word i's neighbours, as columns of a table over the values padded with `neighbours` NaNs on
+    # each side (word i sits at i + neighbours there): one sort for all words, not a median each.
+    offsets = np.concatenate([np.arange(neighbours), np.arange(neighbours + 1, 2 * neighbours + 1)])
+    table = np.arange(n)[:, None] + offsets[None, :]
+    edge = np.full(neighbours, np.nan)
     for k, values in enumerate((f0_st, level, log_dur)):
-        for i in range(n):
-            if not np.isfinite(values[i]):
-                continue
-            around = np.concatenate([values[max(i - neighbours, 0):i], values[i + 1:i + 1 + neighbours]])
-            around = around[np.isfinite(around)]
-            if len(around) >= min_neighbours:
-                rises[k, i] = values[i] - np.median(around)
+        values = np.where(np.isfinite(values), values, np.nan)
+        around = np.sort(np.concatenate([edge, values, edge])[table], axis=1)   # NaNs sort last
+        count = np.isfinite(around).sum(axis=1)
+        rows = np.flatnonzero(np.isfinite(values) & (count >= min_neighbours))
+        # The median of the finite neighbours, as np.median takes it: the middle one, or the
+        # mean of the middle two.
+        middle = (around[rows, count[rows] // 2] + around[rows, (count[rows] - 1) // 2]) / 2
+        rises[k, rows] = values[rows] - middle
     thresholds = np.array([f0_rise_st, level_rise_db, np.log(duration_ratio)])[:, None]
     measured = np.isfinite(rises).sum(axis=0)
     up = (np.nan_to_num(rises, nan=-np.inf) >= thresholds).sum(axis=0)
