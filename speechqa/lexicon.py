@@ -162,11 +162,12 @@ def find(lexicon: Lexicon, category: str, text_or_tokens: str | Sequence[Token] 
         tokens = tokenise(text_or_tokens, language=lexicon.language)
     else:
         tokens = [t if isinstance(t, Token) else Token(t, t) for t in text_or_tokens]
-    by_lemma, by_surface, anywhere = _first_word_index(lexicon, category)
+    by_lemma, by_surface, by_prefix, anywhere = _first_word_index(lexicon, category)
     spans, i = [], 0
     while i < len(tokens):
         token = tokens[i]
-        candidates = (*by_lemma.get(token.lemma, ()), *by_surface.get(token.surface, ()), *anywhere)
+        candidates = (*by_lemma.get(token.lemma, ()), *by_surface.get(token.surface, ()),
+                      *_by_prefix(by_prefix, token), *anywhere)
         length = max((len(p) for p in candidates if _matches_at(p, tokens, i, lexicon)), default=0)
         if length:
             spans.append((i, i + length))
@@ -178,11 +179,13 @@ def find(lexicon: Lexicon, category: str, text_or_tokens: str | Sequence[Token] 
 
 @functools.lru_cache(maxsize=256)
 def _first_word_index(lexicon: Lexicon, category: str):
-    """The category's patterns by what their first word must be (a lemma, a surface form), and
-    those that can start anywhere (a prefix, any word): a token is tried only against the
-    patterns it can start, which keeps rescoring thousands of calls fast."""
+    """The category's patterns by what their first word must be (a lemma, a surface form, a
+    prefix: by its length, then itself), and those that can start anywhere (any word, a name): a
+    token is tried only against the patterns it can start, which keeps rescoring thousands of
+    calls fast."""
     by_lemma: dict[str, list] = {}
     by_surface: dict[str, list] = {}
+    by_prefix: dict[int, dict[str, list]] = {}
     anywhere = []
     for pattern in lexicon.patterns[category]:
         first = pattern[0]
@@ -190,9 +193,20 @@ def _first_word_index(lexicon: Lexicon, category: str):
             by_lemma.setdefault(first.value, []).append(pattern)
         elif first.kind == "surface":
             by_surface.setdefault(first.value, []).append(pattern)
+        elif first.kind == "prefix":
+            by_prefix.setdefault(len(first.value), {}).setdefault(first.value, []).append(pattern)
         else:
             anywhere.append(pattern)
-    return by_lemma, by_surface, tuple(anywhere)
+    return by_lemma, by_surface, by_prefix, tuple(anywhere)
+
+
+def _by_prefix(by_prefix: dict[int, dict[str, list]], token: Token) -> list:
+    """The patterns whose first word is a prefix of the token's surface form or lemma."""
+    found = []
+    for length, patterns in by_prefix.items():
+        heads = {token.surface[:length], token.lemma[:length]}
+        found += [p for head in heads if len(head) == length for p in patterns.get(head, ())]
+    return found
 
 
 def _matches_at(pattern: tuple[_Part, ...], tokens: Sequence[Token], i: int, lexicon: Lexicon) -> bool:
