@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             # alone for one embedding window is one speaker's, as it must be here.
             expected = min(alone) < HEARD_ALONE_MIN_S
             print(f"  NOT split into two speakers ({'expected: one voice is never heard alone' if expected else 'WRONG'})")
-            status = status if expected else 1
+            status |= not expected
             continue
         hypothesis = [m.speech[p] for p in ("agent", "caller")]
         for collar in (0.0, 0.25):

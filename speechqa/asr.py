@@ -75,7 +75,7 @@ def transcribe_channels(
             if isinstance(model, onnx_asr.OnnxModel):   # the second engine: one language, word times of its own
                 decoded += onnx_asr.decode(audios, batch, model=model)
                 continue
-            encoded = np.concatenate(list(side_by_side.map(lambda audio: whisper.encode([audio], model=model), audios)))
+            encoded = whisper.encode(audios, model=model, each=side_by_side.map)
             if language == AUTO:
                 # The first windows are the first party's first speech: detecting from their
                 # encoder output spares the separate encoder pass a detection of its own costs.

@@ -63,9 +63,10 @@ def load_asr_model(model: str, *, compute_type: str = "int8", threads: int = 0, 
         raise SpeechQAError(f"cannot load the Whisper model {model!r} ({exc}); {MODEL_HELP}", error_type="model_missing") from None
 
 
-def encode(audios: list[np.ndarray], *, model) -> np.ndarray:
+def encode(audios: list[np.ndarray], *, model, each: Callable = map) -> np.ndarray:
     """The encoder output of a batch of windows, from each one's audio at 16 kHz (each padded to
-    Whisper's 30 s).
+    Whisper's 30 s). `each`: how the windows are gone through (`map`, or a thread pool's map for
+    windows side by side on a model loaded with several streams).
 
     One window at a time: the encoder's attention scores alone are 8 x 1500 x 1500 floats (72 MB)
     a window, and batching the encoder gained nothing here (0.46-0.6 s a window either way); it
@@ -77,11 +78,12 @@ def encode(audios: list[np.ndarray], *, model) -> np.ndarray:
     faster-whisper does, and which reads as moderate noise, not silence): on the 40 Russian
     phone prompts, each a short window, WER 20.4 % -> 18.4 % (2026-12-01)."""
     extractor = model.feature_extractor
-    encoded = []
-    for audio in audios:
+
+    def one(audio: np.ndarray) -> np.ndarray:
         audio = np.pad(audio, (0, max(0, extractor.n_samples - len(audio))))
-        encoded.append(np.asarray(model.encode(extractor(audio)[..., : extractor.nb_max_frames])))
-    return np.concatenate(encoded)
+        return np.asarray(model.encode(extractor(audio)[..., : extractor.nb_max_frames]))
+
+    return np.concatenate(list(each(one, audios)))
 
 
 def is_multilingual(model) -> bool:

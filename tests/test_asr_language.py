@@ -30,7 +30,7 @@ def reads(monkeypatch):
         seen["detect"] += 1
         return "ru", 0.9
 
-    monkeypatch.setattr(whisper, "encode", lambda audios, *, model: np.zeros((len(audios), 1, 1), np.float32))
+    monkeypatch.setattr(whisper, "encode", lambda audios, *, model, each: np.zeros((len(audios), 1, 1), np.float32))
     monkeypatch.setattr(whisper, "detect_language", detect)
     monkeypatch.setattr(whisper, "decode", lambda encoded, windows, *, model, language, beam_size, prompt, dropped: seen["decode"].append(language) or [])
     return seen
@@ -108,7 +108,7 @@ def test_two_streams_read_halves_of_a_batch_side_by_side_in_order(monkeypatch):
                               words=((f"w{round(start)}", (start + end) / 2, (start + end) / 2 + 0.2, 0.9),))
                 for start, end in windows]
 
-    monkeypatch.setattr(whisper, "encode", lambda audios, *, model: np.zeros((len(audios), 1, 1), np.float32))
+    monkeypatch.setattr(whisper, "encode", lambda audios, *, model, each: np.zeros((len(audios), 1, 1), np.float32))
     monkeypatch.setattr(whisper, "decode", decode)
     t = asr.Transcriber(AsrOptions(model="models/whisper-base", language="en", threads=2))
     assert (loaded["threads"], loaded["streams"], t.streams) == (1, 2, 2)
