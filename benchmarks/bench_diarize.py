@@ -6,6 +6,8 @@
   found; then the diarized call's metrics beside the stereo call's (talk share, level difference,
   reply latency, the criteria decided).
 - pyannote's phone sample (a real two-party phone call, mono) against its RTTM.
+- One voice alone: each channel of the two-party stereo recordings, and an 18 s clean voice
+  (`formats/bad_header_length.wav`): one speaker, not two (embeddings alone split three of them).
 - One voice for a long time (the 50 FDA sentences of one speaker through a phone line, repeated
   to --one-voice-minutes, 30 by default): one speaker, not two, and what it costs.
 - The real-time factor of diarization (embeddings and clustering) on one core.
@@ -103,8 +105,34 @@ def main(argv: list[str] | None = None) -> int:
             e = diarization_error(reference, hypothesis, collar_s=collar)
             print(f"  collar {collar:.2f} s: DER {e.der:.3f} (missed {e.missed:.3f}, false alarm {e.false_alarm:.3f}, "
                   f"confusion {e.confusion:.3f})")
+    status |= _voices_alone(config)
     if args.one_voice_minutes > 0:
         status |= _one_voice(args.one_voice_minutes, config)
+    return status
+
+
+def _voices_alone(config) -> int:
+    from speechqa.audio import read_audio
+    from speechqa.call import score_recording
+
+    voices = [(path, k) for path in STEREO[:2] for k in (0, 1)] + [(FIXTURES / "formats" / "bad_header_length.wav", None)]
+    status = 0
+    for path, channel in voices:
+        if not path.is_file():
+            print(f"skipped: {path} not found")
+            continue
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            alone = Path(tmp) / "alone.wav"
+            sf.write(alone, data.mean(axis=1) if channel is None else data[:, channel], rate, subtype="PCM_16")
+            stages: dict[str, float] = {}
+            m = score_recording(read_audio(alone), call_id="alone", config=config,
+                                hook=lambda name, s: stages.__setitem__(name, stages.get(name, 0.0) + s)).measurement
+        ok = m.quality.speakers == 1 and not m.diarized
+        status |= not ok
+        which = "" if channel is None else f", {('left', 'right')[channel]} channel alone"
+        print(f"{path.name}{which}, {m.duration_s:.1f} s: speakers {m.quality.speakers} ({'right' if ok else 'WRONG'}), "
+              f"diarize {stages.get('diarize', 0):.2f} s")
     return status
 
 

@@ -125,8 +125,9 @@ class BatchOptions:
 # with every change to what speechqa.measure stores (2: the DC offset removed, word F0 peaks and
 # levels stored for emphasis, speech detection changes; 3: pitch tracked in 5-minute blocks, so a
 # longer call's F0 figures move a little: on lca49 repeated to 16 minutes the median F0 by 0.1 Hz,
-# the SD by 0.02-0.04 st; shorter calls measure exactly as before).
-MEASURE_REVISION = 3
+# the SD by 0.02-0.04 st; shorter calls measure exactly as before; 4: a mono call whose two
+# clusters are alike is checked by the segmentation network, and one voice is no longer split).
+MEASURE_REVISION = 4
 
 
 @dataclass(frozen=True)

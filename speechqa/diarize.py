@@ -7,7 +7,12 @@ Two speakers are forced: automatic speaker counting merged two similar voices in
 and agglomerative clustering with k = 2 split off one outlier window instead of a voice. A
 recording of one voice (an IVR prompt, voicemail) is told apart afterwards: when the two
 clusters' centroids are as alike as one voice's windows are, or one cluster holds almost no
-speech, the call has one speaker and is not split.
+speech, the call has one speaker and is not split. Between that and clearly different voices
+lies a range where embeddings cannot tell one noisy or short voice, split in two, from two alike
+voices (centroids at cosine 0.72-0.80 for one voice, 0.75-0.84 for two, in a study here). There
+a segmentation network (speechqa.features.segmentation), trained to tell the voices within a
+few seconds apart, listens to chunks where both clusters speak: if it hears a second voice in
+too few of them, the call has one speaker.
 
 Each short frame of speech takes the speaker that most windows covering it were given; speech
 too short for a window of its own takes its nearest labelled neighbour's. Speech of both
@@ -31,8 +36,16 @@ from speechqa.transcript import Utterance
 
 FRAME_S = 0.05   # the resolution at which speech is labelled with a speaker
 MAX_CLUSTERED = 1500   # windows clustered at most; the rest join the nearer centroid (bounded memory and time)
+# The segmentation check: chunks this long, candidates this far apart, where each cluster holds
+# this much speech; a chunk is heard as two voices when its second local speaker talks this long.
+CHECK_CHUNK_S = 5.0
+CHECK_HOP_S = 2.5
+CHECK_EACH_S = 1.0
+CHECK_SECOND_S = 0.5
 
 Embed = Callable[[np.ndarray], np.ndarray]   # (n, 2) windows [start_s, end_s] -> (n, d) L2-normalised embeddings
+# (n,) chunk starts (s), chunk length (s) -> (n, k) seconds each local speaker of the chunk is heard, largest first
+Hear = Callable[[np.ndarray, float], np.ndarray]
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,20 +56,27 @@ class Diarization:
     confidence: the share of embedded windows clearly nearer their own speaker's centroid than
         the other's (cosine margin >= [measure.diarize] clear_margin); None for one speaker.
     centroid_similarity: cosine similarity of the two clusters' centroids (1.0: one voice).
+    two_voice_share: where the segmentation check ran, the share of its chunks (weighted by the
+        lesser cluster's speech in each) in which it heard a second voice; else None.
     """
 
     speech: tuple[np.ndarray, ...]
     confidence: float | None
     centroid_similarity: float | None
     windows: int
+    two_voice_share: float | None = None
 
     @property
     def speakers(self) -> int:
         return len(self.speech)
 
 
-def diarize(speech: np.ndarray, *, embed: Embed, options: DiarizeOptions, bridge_gap_s: float) -> Diarization:
-    """Split one channel's speech intervals (bridged VAD output, seconds) into two speakers."""
+def diarize(speech: np.ndarray, *, embed: Embed, options: DiarizeOptions, bridge_gap_s: float,
+            hear: Hear | None = None) -> Diarization:
+    """Split one channel's speech intervals (bridged VAD output, seconds) into two speakers.
+
+    hear: the segmentation check (None: not made), asked when the clusters' centroids are at
+    least options.check_similarity alike."""
     speech = np.asarray(speech, dtype=np.float64).reshape(-1, 2)
     windows = speech_windows(speech, window_s=options.window_s, hop_s=options.hop_s, min_s=options.min_window_s)
     if len(windows) < 2 * options.min_windows_per_speaker:
@@ -78,10 +98,33 @@ def diarize(speech: np.ndarray, *, embed: Embed, options: DiarizeOptions, bridge
     if min(total_s(p) for p in parts) == 0:
         return Diarization((speech,), None, similarity, len(windows))
     parts = [bridge_gaps(p, max_gap_s=bridge_gap_s) for p in parts]
+    share = None
+    if hear is not None and similarity >= options.check_similarity:
+        share = two_voice_share(parts, hear, chunks=options.check_chunks)
+        if share is not None and share < options.min_two_voice_share:
+            return Diarization((speech,), None, similarity, len(windows), share)
     # Who opens the call: most of its first stretch of speech, not its first frame (one window
     # of the other voice at the very start would otherwise decide).
     parts.sort(key=lambda p: -total_s(intersection(p, speech[:1])))
-    return Diarization(tuple(parts), confidence, similarity, len(windows))
+    return Diarization(tuple(parts), confidence, similarity, len(windows), share)
+
+
+def two_voice_share(parts: list[np.ndarray], hear: Hear, *, chunks: int) -> float | None:
+    """The share of chunks where both speakers' speech lies (each at least CHECK_EACH_S) in
+    which `hear` hears a second voice for at least CHECK_SECOND_S, each chunk weighted by the
+    lesser speaker's speech in it; at most `chunks` of them, spread evenly over the candidates.
+    None when no chunk holds both."""
+    end = max(p[-1, 1] for p in parts)
+    starts = np.arange(0.0, max(end - CHECK_CHUNK_S, 0.0) + 1e-9, CHECK_HOP_S)
+    spans = np.stack([starts, starts + CHECK_CHUNK_S], axis=1)
+    each = np.array([[total_s(intersection(p, span[np.newaxis])) for p in parts] for span in spans]).reshape(-1, len(parts))
+    candidates = np.flatnonzero(each.min(axis=1) >= CHECK_EACH_S)
+    if len(candidates) == 0:
+        return None
+    picked = candidates[np.unique(np.round(np.linspace(0, len(candidates) - 1, min(chunks, len(candidates)))).astype(int))]
+    heard = np.asarray(hear(starts[picked], CHECK_CHUNK_S))
+    weight = each[picked].min(axis=1)
+    return float(np.sum(weight * (heard[:, 1] >= CHECK_SECOND_S)) / np.sum(weight))
 
 
 def split_by_speaker(utterances, speech: tuple[np.ndarray, ...]) -> list[list[Utterance]]:

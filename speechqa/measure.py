@@ -300,12 +300,16 @@ def _diarize(signal: np.ndarray, sr: int, track: ChannelTracks, *, measure: Meas
     options = measure.diarize
     if not options.enabled:
         return None
+    from speechqa.features.segmentation import load_segmentation_model, speakers_heard
     from speechqa.features.speaker import load_speaker_model, speaker_embeddings
 
+    threads = max(1, measure.asr.threads)   # the call's engine threads
     with timed(hook, "diarize"):
-        model = load_speaker_model(options.model or None, threads=max(1, measure.asr.threads))   # the call's engine threads
+        model = load_speaker_model(options.model or None, threads=threads)
         return diarize(track.speech, embed=lambda windows: speaker_embeddings(signal, sr, windows, model=model),
-                       options=options, bridge_gap_s=measure.bridge_gap_s)
+                       options=options, bridge_gap_s=measure.bridge_gap_s,
+                       hear=lambda starts, chunk_s: speakers_heard(signal, sr, starts, chunk_s=chunk_s,
+                                                                   model=load_segmentation_model(threads=threads)))
 
 
 def _measure_mono(recording: Recording, signal: np.ndarray, track: ChannelTracks, flags: dict, transcript, *,

@@ -261,6 +261,12 @@ class DiarizeOptions:
     refine_reach_s: float = 0.6           # a change inside unbroken speech is looked for again this far either side (0: not)
     refine_window_s: float = 0.5          # ... with embeddings of windows this long
     refine_step_s: float = 0.2            # ... this far apart
+    # Clusters at least this alike are checked by the segmentation network (speechqa.diarize), in
+    # at most check_chunks chunks of 5 s; under min_two_voice_share of them heard as two voices:
+    # one speaker. check_similarity 1.0: never checked.
+    check_similarity: float = 0.6
+    check_chunks: int = 16
+    min_two_voice_share: float = 0.35
 
     def __post_init__(self):
         if not 0 < self.hop_s <= self.window_s:
@@ -276,6 +282,12 @@ class DiarizeOptions:
         if self.refine_reach_s < 0 or self.refine_window_s <= 0 or self.refine_step_s <= 0:
             raise ValueError(f"diarize refine_reach_s = {self.refine_reach_s!r} must be 0 or more, refine_window_s = "
                              f"{self.refine_window_s!r} and refine_step_s = {self.refine_step_s!r} more than 0")
+        if not -1 <= self.check_similarity <= 1:
+            raise ValueError(f"diarize check_similarity = {self.check_similarity!r} must be a cosine in [-1, 1] (1: no check)")
+        if self.check_chunks < 1:
+            raise ValueError(f"diarize check_chunks = {self.check_chunks!r} must be 1 or more")
+        if not 0 <= self.min_two_voice_share <= 1:
+            raise ValueError(f"diarize min_two_voice_share = {self.min_two_voice_share!r} must be a share in [0, 1]")
 
 
 # ---- [score] ------------------------------------------------------------------------------

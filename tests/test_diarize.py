@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from speechqa.diarize import diarize, speech_windows, two_clusters
+from speechqa.diarize import CHECK_CHUNK_S, CHECK_SECOND_S, diarize, speech_windows, two_clusters, two_voice_share
 from speechqa.options import DiarizeOptions
 from speechqa.timeline import intersection, total_s
 
@@ -70,6 +70,65 @@ def test_clustering_is_deterministic_and_bounded():
 def test_options_are_checked():
     with pytest.raises(ValueError, match="hop_s"):
         DiarizeOptions(hop_s=2.0)
+    with pytest.raises(ValueError, match="min_two_voice_share"):
+        DiarizeOptions(min_two_voice_share=1.5)
+    with pytest.raises(ValueError, match="check_chunks"):
+        DiarizeOptions(check_chunks=0)
+
+
+def hearing(second_s: float, asked: list):
+    """A `hear` that hears a first voice for 3 s and a second for second_s in every chunk, and
+    notes the chunks it was asked about."""
+    def hear(starts: np.ndarray, chunk_s: float) -> np.ndarray:
+        asked.extend(starts)
+        assert chunk_s == CHECK_CHUNK_S
+        return np.tile([3.0, second_s, 0.0], (len(starts), 1))
+    return hear
+
+
+# Two close voices: clusters whose centroids lie between one voice's split and two clear voices.
+CLOSE_TURNS = [(0, 6, 0), (6, 9, 1), (9, 15, 0), (15, 18, 1), (18, 24, 0), (24, 27, 1), (27, 40, 0)]
+CLOSE_SPEECH = np.array([[0.1, 5.9], [6.1, 8.9], [9.1, 14.9], [15.1, 17.9], [18.1, 23.9], [24.1, 26.9], [27.1, 39.5]])
+
+
+def test_close_clusters_that_the_segmentation_hears_as_one_voice_are_one_speaker():
+    close = dataclasses.replace(OPTIONS, check_similarity=-1.0)   # whatever the clusters' similarity
+    asked = []
+    found = diarize(CLOSE_SPEECH, embed=voices(CLOSE_TURNS), options=close, bridge_gap_s=0.25,
+                    hear=hearing(CHECK_SECOND_S / 2, asked))
+    assert found.speakers == 1 and found.two_voice_share == 0.0 and found.confidence is None
+    np.testing.assert_allclose(found.speech[0], CLOSE_SPEECH)
+    # Asked about chunks where both clusters speak: each holds a turn change.
+    assert asked and all(any(start < change < start + CHECK_CHUNK_S for change in (6, 9, 15, 18, 24, 27)) for start in asked)
+    asked.clear()
+    found = diarize(CLOSE_SPEECH, embed=voices(CLOSE_TURNS), options=close, bridge_gap_s=0.25,
+                    hear=hearing(2 * CHECK_SECOND_S, asked))
+    assert found.speakers == 2 and found.two_voice_share == 1.0 and asked
+
+
+def test_clearly_different_voices_are_not_checked():
+    asked = []
+    found = diarize(CLOSE_SPEECH, embed=voices(CLOSE_TURNS), options=OPTIONS, bridge_gap_s=0.25,
+                    hear=hearing(0.0, asked))
+    assert found.centroid_similarity < OPTIONS.check_similarity     # random voices: near orthogonal
+    assert found.speakers == 2 and found.two_voice_share is None and not asked
+
+
+def test_two_voice_share_weighs_chunks_by_the_lesser_speaker_and_caps_them():
+    parts = [np.array([[0.0, 4.0], [10.0, 14.0], [20.0, 24.0]]), np.array([[4.0, 6.0], [14.0, 17.0], [24.0, 25.0]])]
+    second = {}
+
+    def hear(starts, chunk_s):
+        return np.array([[3.0, second.get(float(s), 0.0), 0.0] for s in starts])
+
+    # Candidates (each speaker >= 1 s in a 5 s chunk), with the lesser speaker's seconds: starts
+    # 0 (1), 2.5 (1.5), 10 (1), 12.5 (1.5), 20 (1); 5, 7.5, 15 and 17.5 hold one speaker.
+    second.update({12.5: 1.0, 15.0: 1.0})
+    assert two_voice_share(parts, hear, chunks=16) == pytest.approx(1.5 / 6)
+    asked = []
+    two_voice_share(parts, lambda starts, c: asked.extend(starts) or hear(starts, c), chunks=2)
+    assert asked == [0.0, 20.0]                                     # the first and last candidates
+    assert two_voice_share([parts[0], np.array([[30.0, 30.5]])], hear, chunks=16) is None
 
 
 # --- real voices: a stereo call mixed down to one channel ----------------------------------------
@@ -160,6 +219,26 @@ def test_one_voice_is_not_split(fixtures_dir, tmp_path, write_wav):
     m = result.measurement
     assert m.quality.speakers == 1 and not m.diarized and m.roles.method == "mono" and "one speaker" in m.roles.evidence
     assert result.metrics["agent_talk_s"] is None and result.metrics["speech_s"] > 60
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recording", ["lca49 caller leg", "formats/bad_header_length.wav"])
+def test_one_voice_that_the_embeddings_split_is_one_speaker(recording, fixtures_dir, tmp_path, write_wav):
+    """A noisy phone voice alone (lca49's caller leg, 4 min) and a short clean one (18 s): CAM++'s
+    clusters lie as far apart as two real voices' (centroids at 0.72 and 0.80; lca49 mixed 0.75),
+    and the segmentation network hears one voice where both clusters speak."""
+    import soundfile as sf
+
+    from speechqa.audio import read_audio
+    from speechqa.call import score_recording
+
+    path = fixtures_dir / ("calls/lca49_agent-left_caller-right_8k.wav" if recording.startswith("lca49") else recording)
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    voice = data[:, 1] if recording.startswith("lca49") else data.mean(axis=1)
+    m = score_recording(read_audio(write_wav(tmp_path / "one.wav", voice, rate)), call_id="one", config=_no_asr()).measurement
+    assert m.quality.speakers == 1 and not m.diarized and "one speaker" in m.roles.evidence
 
 
 def test_a_single_prompt_and_a_single_word_are_one_speaker(fixtures_dir, tmp_path, write_wav):

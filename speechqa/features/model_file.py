@@ -27,3 +27,27 @@ def read_model_file(path: Path, *, name: str, expected_sha256: str | None, fix: 
             error_type="model_missing",
         )
     return data, digest
+
+
+def onnx_session(data: bytes, *, threads: int, name: str, path: Path, fix: str, inputs: list[tuple[str, int]]):
+    """An onnxruntime session over a model's bytes on `threads` intra-op threads, whose inputs
+    (name, rank) must be `inputs`. Raises SpeechQAError (model_missing), its message ending in `fix`."""
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise SpeechQAError(
+            f"onnxruntime is not installed ({exc}); pip install onnxruntime (faster-whisper installs it too)",
+            error_type="model_missing",
+        ) from None
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:   # onnxruntime raises its own exception types for a bad graph
+        raise SpeechQAError(f"{name} at {path} could not be loaded by onnxruntime ({exc}): {fix}.",
+                            error_type="model_missing") from None
+    found = [(i.name, len(i.shape)) for i in session.get_inputs()]
+    if found != inputs:
+        raise SpeechQAError(f"{name} at {path} takes {found}, not {inputs}: {fix}.", error_type="model_missing")
+    return session

@@ -32,8 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from speechqa.errors import SpeechQAError
-from speechqa.features.model_file import read_model_file, reinstall_fix
+from speechqa.features.model_file import onnx_session, read_model_file, reinstall_fix
 from speechqa.features.fbank import FRAME_SAMPLES, HOP_SAMPLES, SAMPLE_RATE_HZ, frame_count, log_mel_fbank
 from speechqa.sample_file import ChannelReader
 
@@ -98,25 +97,7 @@ def _load_speaker_model(path: str, expected_sha256: str | None, bundled: bool, t
                "it, or leave it unset to use the copy bundled with speechqa")
     model_path = Path(path)
     data, digest = read_model_file(model_path, name="speaker model", expected_sha256=expected_sha256, fix=fix)
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise SpeechQAError(
-            f"onnxruntime is not installed ({exc}); pip install onnxruntime (faster-whisper installs it too)",
-            error_type="model_missing",
-        ) from None
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    try:
-        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-    except Exception as exc:   # onnxruntime raises its own exception types for a bad graph
-        raise SpeechQAError(f"speaker model at {path} could not be loaded by onnxruntime ({exc}): {fix}.",
-                            error_type="model_missing") from None
-    inputs = [(i.name, len(i.shape)) for i in session.get_inputs()]
-    if inputs != [("feats", 3)]:
-        raise SpeechQAError(f"speaker model at {path} takes {inputs}, not CAM++'s feats (batch, frames, 80): {fix}.",
-                            error_type="model_missing")
+    session = onnx_session(data, threads=threads, name="speaker model", path=model_path, fix=fix, inputs=[("feats", 3)])
     logger.debug("loaded speaker model %s (%d threads)", path, threads)
     return SpeakerModel(session, path=model_path, sha256=digest, threads=threads)
 
@@ -134,13 +115,13 @@ def speaker_embeddings(
     overlapping or not, each at least MIN_WINDOW_S long and inside the signal.
     Returns float32 (n, 192), row i for window i; (0, 192) for no windows.
     """
-    x = _validate_signal(signal, sample_rate_hz)
+    x = checked_signal(signal, sample_rate_hz)
     windows = _validate_windows(windows_s, len(x) / sample_rate_hz)
     out = np.empty((len(windows), EMBEDDING_DIM), dtype=np.float32)
     order = np.argsort(windows[:, 0], kind="stable")
     for block in _spans(windows[order]):
         rows = order[block]
-        audio, first = _resampled(x, sample_rate_hz, windows[rows, 0].min(), windows[rows, 1].max())
+        audio, first = resampled_16k(x, sample_rate_hz, windows[rows, 0].min(), windows[rows, 1].max())
         starts = np.round(windows[rows, 0] * SAMPLE_RATE_HZ).astype(np.int64) - first
         frames = np.array([frame_count(n) for n in
                            np.round(windows[rows, 1] * SAMPLE_RATE_HZ).astype(np.int64) - first - starts])
@@ -169,7 +150,7 @@ def _spans(windows: np.ndarray):
         yield slice(first, len(windows))
 
 
-def _resampled(x: np.ndarray, sample_rate_hz: int, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
+def resampled_16k(x: np.ndarray, sample_rate_hz: int, start_s: float, end_s: float) -> tuple[np.ndarray, int]:
     """x over [start_s, end_s] (and a margin) at 16 kHz, and the 16 kHz index of its first sample.
 
     The piece starts on an input sample that falls on the 16 kHz grid, so its samples are those
@@ -194,7 +175,7 @@ def _resampled(x: np.ndarray, sample_rate_hz: int, start_s: float, end_s: float)
     return np.asarray(piece, dtype=np.float32), first
 
 
-def _validate_signal(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+def checked_signal(signal: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     if isinstance(signal, ChannelReader):   # float32 and finite by construction; read a span at a time
         x = signal
     else:
