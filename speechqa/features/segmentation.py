@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from speechqa.features.model_file import onnx_session, read_model_file, reinstall_fix
+from speechqa.features.model_file import model_path_key, open_onnx_model
 from speechqa.features.speaker import checked_signal, resampled_16k
 
 logger = logging.getLogger("speechqa")
@@ -78,25 +78,18 @@ def load_segmentation_model(
     path: None = the copy bundled with speechqa; its sha256 must equal `expected_sha256` (pass
     None to use another export of the same network unchecked).
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads={threads!r} must be a positive integer.")
-    resolved = BUNDLED_MODEL_PATH if path is None else Path(path).expanduser().resolve()
-    return _load_segmentation_model(str(resolved), expected_sha256, path is None, threads)
+    key = model_path_key(path, bundled=BUNDLED_MODEL_PATH, threads=threads)
+    return _load_segmentation_model(key, expected_sha256, path is None, threads)
 
 
 @functools.lru_cache(maxsize=8)
 def _load_segmentation_model(path: str, expected_sha256: str | None, bundled: bool, threads: int) -> SegmentationModel:
-    if bundled:
-        fix = f"{reinstall_fix(BUNDLED_MODEL_PATH.name)}, or export it again with `make models`"
-    else:
-        fix = (f"point the segmentation model path at {BUNDLED_MODEL_PATH.name} as models/segmentation_export.py "
-               "writes it, or leave it unset to use the copy bundled with speechqa")
-    model_path = Path(path)
-    data, digest = read_model_file(model_path, name="segmentation model", expected_sha256=expected_sha256, fix=fix)
-    session = onnx_session(data, threads=threads, name="segmentation model", path=model_path, fix=fix,
-                           inputs=[("waveforms", 3)])
+    session, digest = open_onnx_model(path, bundled=BUNDLED_MODEL_PATH if bundled else None,
+                                      expected_sha256=expected_sha256, threads=threads, name="segmentation model",
+                                      remake="make models", script="models/segmentation_export.py",
+                                      inputs=[("waveforms", 3)])
     logger.debug("loaded segmentation model %s (%d threads)", path, threads)
-    return SegmentationModel(session, path=model_path, sha256=digest, threads=threads)
+    return SegmentationModel(session, path=Path(path), sha256=digest, threads=threads)
 
 
 def speakers_heard(

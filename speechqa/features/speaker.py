@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from speechqa.features.model_file import onnx_session, read_model_file, reinstall_fix
+from speechqa.features.model_file import model_path_key, open_onnx_model
 from speechqa.features.fbank import FRAME_SAMPLES, HOP_SAMPLES, SAMPLE_RATE_HZ, frame_count, log_mel_fbank
 from speechqa.sample_file import ChannelReader
 
@@ -82,24 +82,17 @@ def load_speaker_model(
     None to use another export of the same network unchecked). threads: onnxruntime's
     intra-op threads (the batch worker passes its `threads_per_worker`).
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads={threads!r} must be a positive integer.")
-    resolved = BUNDLED_MODEL_PATH if path is None else Path(path).expanduser().resolve()
-    return _load_speaker_model(str(resolved), expected_sha256, path is None, threads)
+    key = model_path_key(path, bundled=BUNDLED_MODEL_PATH, threads=threads)
+    return _load_speaker_model(key, expected_sha256, path is None, threads)
 
 
 @functools.lru_cache(maxsize=8)
 def _load_speaker_model(path: str, expected_sha256: str | None, bundled: bool, threads: int) -> SpeakerModel:
-    if bundled:
-        fix = f"{reinstall_fix(BUNDLED_MODEL_PATH.name)}, or export it again with `make campplus`"
-    else:
-        fix = (f"point the speaker model path at {BUNDLED_MODEL_PATH.name} as models/campplus_export.py writes "
-               "it, or leave it unset to use the copy bundled with speechqa")
-    model_path = Path(path)
-    data, digest = read_model_file(model_path, name="speaker model", expected_sha256=expected_sha256, fix=fix)
-    session = onnx_session(data, threads=threads, name="speaker model", path=model_path, fix=fix, inputs=[("feats", 3)])
+    session, digest = open_onnx_model(path, bundled=BUNDLED_MODEL_PATH if bundled else None, expected_sha256=expected_sha256,
+                                      threads=threads, name="speaker model", remake="make campplus",
+                                      script="models/campplus_export.py", inputs=[("feats", 3)])
     logger.debug("loaded speaker model %s (%d threads)", path, threads)
-    return SpeakerModel(session, path=model_path, sha256=digest, threads=threads)
+    return SpeakerModel(session, path=Path(path), sha256=digest, threads=threads)
 
 
 def speaker_embeddings(
