@@ -56,11 +56,13 @@ class Conversation:
 
 
 def bridge_gaps(intervals: np.ndarray, *, max_gap_s: float) -> np.ndarray:
-    """Merge intervals separated by gaps shorter than max_gap_s."""
+    """Merge intervals (sorted by start) separated by gaps shorter than max_gap_s."""
     intervals = _as_intervals(intervals)
     if len(intervals) < 2:
         return intervals
-    gaps = intervals[1:, 0] - intervals[:-1, 1]
+    # A gap is measured from the furthest end so far, not the previous interval's: an interval
+    # inside a longer one must not end the merged one early ([0, 10], [1, 2], [5, 6] is [0, 10]).
+    gaps = intervals[1:, 0] - np.maximum.accumulate(intervals[:-1, 1])
     starts_new = np.concatenate([[True], gaps >= max_gap_s])
     starts = intervals[starts_new, 0]
     ends = np.maximum.reduceat(intervals[:, 1], np.flatnonzero(starts_new))

@@ -31,6 +31,17 @@ def test_union_and_intersection():
     np.testing.assert_allclose(intersection(a, b), iv((1, 2), (5.5, 6)))
 
 
+def test_intervals_inside_a_longer_one_are_merged_into_it():
+    # The other party's backchannels inside one long stretch: once read as [0, 10], [5, 6] (11 s).
+    np.testing.assert_allclose(union(iv((0, 10)), iv((1, 2), (5, 6), (11, 12))), iv((0, 10), (11, 12)))
+    np.testing.assert_allclose(bridge_gaps(iv((0, 10), (1, 2), (10.1, 11)), max_gap_s=0.25), iv((0, 11)))
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        starts = np.sort(rng.uniform(0, 50, 12))
+        merged = union(np.column_stack([starts, starts + rng.uniform(0.1, 15, 12)]))
+        assert np.all(merged[1:, 0] > merged[:-1, 1])                  # sorted and disjoint
+
+
 def test_silences_only_inside_speech_span():
     speech = iv((2, 4), (8, 9), (9.5, 10))   # leading 2 s ring and the tail are not silence
     np.testing.assert_allclose(silences(speech, min_s=3.0), iv((4, 8)))
