@@ -29,7 +29,6 @@ def read_model_file(path: Path, *, name: str, expected_sha256: str | None, fix: 
     return data, digest
 
 
-
 def model_path_key(path: str | Path | None, *, bundled: Path, threads: int) -> str:
     """The resolved path of an onnxruntime model (None: the bundled one), as its loader caches it;
     checks the thread count."""
