@@ -8,6 +8,8 @@
 - pyannote's phone sample (a real two-party phone call, mono) against its RTTM.
 - One voice alone: each channel of the two-party stereo recordings, and an 18 s clean voice
   (`formats/bad_header_length.wav`): one speaker, not two (embeddings alone split three of them).
+  Then lca49's caller leg alone and lca49 mixed under phone-band noise at 30, 20 and 10 dB SNR
+  (as the validity suite adds it, seeded): one speaker and two.
 - One voice for a long time (the 50 FDA sentences of one speaker through a phone line, repeated
   to --one-voice-minutes, 30 by default): one speaker, not two, and what it costs.
 - The real-time factor of diarization (embeddings and clustering) on one core.
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  collar {collar:.2f} s: DER {e.der:.3f} (missed {e.missed:.3f}, false alarm {e.false_alarm:.3f}, "
                   f"confusion {e.confusion:.3f})")
     status |= _voices_alone(config)
+    _under_noise(config)
     if args.one_voice_minutes > 0:
         status |= _one_voice(args.one_voice_minutes, config)
     return status
@@ -134,6 +137,29 @@ def _voices_alone(config) -> int:
         print(f"{path.name}{which}, {m.duration_s:.1f} s: speakers {m.quality.speakers} ({'right' if ok else 'WRONG'}), "
               f"diarize {stages.get('diarize', 0):.2f} s")
     return status
+
+
+def _under_noise(config) -> None:
+    from benchmarks.validity.perturb import add_noise
+    from speechqa.audio import read_audio
+    from speechqa.call import score_recording
+    from speechqa.features.loudness import active_speech_level
+
+    path = STEREO[0]
+    if not path.is_file():
+        print(f"skipped: {path} not found")
+        return
+    data, rate = sf.read(path, dtype="float64", always_2d=True)
+    for name, signal, speakers in (("caller leg alone", data[:, 1], 1), ("mixed", data.mean(axis=1), 2)):
+        level = active_speech_level(signal, rate).level_dbfs
+        for snr in (30, 20, 10):
+            noisy = add_noise(signal[np.newaxis], rate, [level], snr, np.random.default_rng(snr))[0]
+            with tempfile.TemporaryDirectory() as tmp:
+                noisy_path = Path(tmp) / "noisy.wav"
+                sf.write(noisy_path, noisy.astype(np.float32), rate, subtype="PCM_16")
+                m = score_recording(read_audio(noisy_path), call_id="noisy", config=config).measurement
+            verdict = "right" if m.quality.speakers == speakers else "WRONG"
+            print(f"{path.name}, {name}, phone-band noise at {snr} dB SNR: speakers {m.quality.speakers} ({verdict})")
 
 
 def _one_voice(minutes: float, config) -> int:
