@@ -1,11 +1,18 @@
-"""Reading a model file that speechqa checks by sha256 (the VAD's, the speaker model's)."""
+"""Reading a model file that speechqa checks by sha256 (the VAD's, the speaker and segmentation
+networks'), and running a checked ONNX network with onnxruntime."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from speechqa.errors import SpeechQAError
+
+logger = logging.getLogger("speechqa")
 
 
 def reinstall_fix(asset: str) -> str:
@@ -29,22 +36,39 @@ def read_model_file(path: Path, *, name: str, expected_sha256: str | None, fix: 
     return data, digest
 
 
-def model_path_key(path: str | Path | None, *, bundled: Path, threads: int) -> str:
-    """The resolved path of an onnxruntime model (None: the bundled one), as its loader caches it;
-    checks the thread count."""
+@dataclass(frozen=True, eq=False)
+class OnnxNetwork:
+    """A network in an onnxruntime session, from a file checked by sha256 (`load_onnx_network`)."""
+
+    session: Any = field(repr=False)   # onnxruntime.InferenceSession
+    path: Path
+    sha256: str
+    threads: int                       # onnxruntime's intra-op threads
+
+    @property
+    def model_id(self) -> str:
+        """For provenance: which file produced the output."""
+        return f"{self.path.name} sha256:{self.sha256[:12]}"
+
+
+def load_onnx_network(kind: type, path: str | Path | None, *, bundled: Path, expected_sha256: str | None, threads: int,
+                      name: str, remake: str, script: str, inputs: tuple[tuple[str, int], ...]):
+    """A `kind` (an OnnxNetwork) over the model file at `path` (None: the `bundled` copy in
+    speechqa/assets/), loaded once per process (cached per resolved path, hash and thread count).
+
+    The file's sha256 must equal `expected_sha256` (None: any), and the network's inputs (name,
+    rank) be `inputs`. name: what the errors call it; remake: the make target that exports the
+    bundled file; script: the script that writes it. Raises SpeechQAError (model_missing)."""
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads={threads!r} must be a positive integer.")
-    return str(bundled if path is None else Path(path).expanduser().resolve())
+    resolved = str(bundled if path is None else Path(path).expanduser().resolve())
+    return _load_onnx_network(kind, resolved, bundled if path is None else None, expected_sha256, threads,
+                              name, remake, script, inputs)
 
 
-def open_onnx_model(path: str, *, bundled: Path | None, expected_sha256: str | None, threads: int, name: str,
-                    remake: str, script: str, inputs: list[tuple[str, int]]):
-    """An onnxruntime session over the model file at `path`, checked by sha256 (None: any), on
-    `threads` intra-op threads, whose inputs (name, rank) must be `inputs`; and the file's sha256.
-
-    bundled: the copy in speechqa/assets/ when `path` is it, else None (the user's own file): what
-    the error says to do differs. remake: the make target that exports the bundled file; script: the
-    script that writes it. Raises SpeechQAError (model_missing)."""
+@functools.lru_cache(maxsize=8)
+def _load_onnx_network(kind: type, path: str, bundled: Path | None, expected_sha256: str | None, threads: int,
+                       name: str, remake: str, script: str, inputs: tuple[tuple[str, int], ...]):
     if bundled is not None:
         fix = f"{reinstall_fix(bundled.name)}, or export it again with `{remake}`"
     else:
@@ -67,7 +91,8 @@ def open_onnx_model(path: str, *, bundled: Path | None, expected_sha256: str | N
     except Exception as exc:   # onnxruntime raises its own exception types for a bad graph
         raise SpeechQAError(f"{name} at {path} could not be loaded by onnxruntime ({exc}): {fix}.",
                             error_type="model_missing") from None
-    found = [(i.name, len(i.shape)) for i in session.get_inputs()]
+    found = tuple((i.name, len(i.shape)) for i in session.get_inputs())
     if found != inputs:
-        raise SpeechQAError(f"{name} at {path} takes {found}, not {inputs}: {fix}.", error_type="model_missing")
-    return session, digest
+        raise SpeechQAError(f"{name} at {path} takes {list(found)}, not {list(inputs)}: {fix}.", error_type="model_missing")
+    logger.debug("loaded %s %s (%d threads)", name, path, threads)
+    return kind(session, path=model_path, sha256=digest, threads=threads)

@@ -22,18 +22,12 @@ This module never opens an audio file; `load_segmentation_model` reads only the 
 
 from __future__ import annotations
 
-import functools
-import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from speechqa.features.model_file import model_path_key, open_onnx_model
+from speechqa.features.model_file import OnnxNetwork, load_onnx_network
 from speechqa.features.speaker import checked_signal, resampled_16k
-
-logger = logging.getLogger("speechqa")
 
 #: sha256 of speechqa/assets/pyannote_segmentation_3.onnx, as models/segmentation_export.py writes it.
 SEGMENTATION_SHA256 = "250c48f21a640f82dcba3ff19b2ce0e0604e01ec0973201ca72710b706cb13ce"
@@ -47,18 +41,8 @@ LOCAL_SPEAKERS = 3
 _BATCH_CHUNKS = 8            # chunks per network call
 
 
-@dataclass(frozen=True, eq=False)
-class SegmentationModel:
+class SegmentationModel(OnnxNetwork):
     """segmentation-3.0 in an onnxruntime session; get one from `load_segmentation_model`."""
-
-    session: Any = field(repr=False)   # onnxruntime.InferenceSession
-    path: Path
-    sha256: str
-    threads: int
-
-    @property
-    def model_id(self) -> str:
-        return f"pyannote_segmentation_3.onnx sha256:{self.sha256[:12]}"
 
     def log_probs(self, waveforms: np.ndarray) -> np.ndarray:
         """The network alone: float32 (batch, samples) at 16 kHz -> (batch, frames, 7) log
@@ -78,18 +62,9 @@ def load_segmentation_model(
     path: None = the copy bundled with speechqa; its sha256 must equal `expected_sha256` (pass
     None to use another export of the same network unchecked).
     """
-    key = model_path_key(path, bundled=BUNDLED_MODEL_PATH, threads=threads)
-    return _load_segmentation_model(key, expected_sha256, path is None, threads)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_segmentation_model(path: str, expected_sha256: str | None, bundled: bool, threads: int) -> SegmentationModel:
-    session, digest = open_onnx_model(path, bundled=BUNDLED_MODEL_PATH if bundled else None,
-                                      expected_sha256=expected_sha256, threads=threads, name="segmentation model",
-                                      remake="make models", script="models/segmentation_export.py",
-                                      inputs=[("waveforms", 3)])
-    logger.debug("loaded segmentation model %s (%d threads)", path, threads)
-    return SegmentationModel(session, path=Path(path), sha256=digest, threads=threads)
+    return load_onnx_network(SegmentationModel, path, bundled=BUNDLED_MODEL_PATH, expected_sha256=expected_sha256,
+                             threads=threads, name="segmentation model", remake="make models",
+                             script="models/segmentation_export.py", inputs=(("waveforms", 3),))
 
 
 def speakers_heard(

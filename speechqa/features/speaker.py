@@ -23,20 +23,14 @@ This module never opens an audio file; `load_speaker_model` reads only the model
 
 from __future__ import annotations
 
-import functools
-import logging
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from speechqa.features.model_file import model_path_key, open_onnx_model
+from speechqa.features.model_file import OnnxNetwork, load_onnx_network
 from speechqa.features.fbank import FRAME_SAMPLES, HOP_SAMPLES, SAMPLE_RATE_HZ, frame_count, log_mel_fbank
 from speechqa.sample_file import ChannelReader
-
-logger = logging.getLogger("speechqa")
 
 #: sha256 of speechqa/assets/campplus_cn_en_common.onnx, as models/campplus_export.py writes it.
 CAMPPLUS_SHA256 = "2772893c6330de342090477ab080f5f1cf6d11c04c4325e54c9074c70940e9e6"
@@ -50,19 +44,8 @@ _SPAN_S = 60.0                # the signal is resampled this much at a time (plu
 _MARGIN_S = 0.05              # resampled on either side of a span, so that the filter's edges miss it
 
 
-@dataclass(frozen=True, eq=False)
-class SpeakerModel:
+class SpeakerModel(OnnxNetwork):
     """CAM++ in an onnxruntime session; get one from `load_speaker_model`."""
-
-    session: Any = field(repr=False)   # onnxruntime.InferenceSession
-    path: Path
-    sha256: str
-    threads: int                       # onnxruntime's intra-op threads
-
-    @property
-    def model_id(self) -> str:
-        """For provenance: which model produced the embeddings."""
-        return f"campplus_cn_en_common.onnx sha256:{self.sha256[:12]}"
 
     def embed(self, feats: np.ndarray) -> np.ndarray:
         """The network alone: float32 (batch, frames, 80) mean-normalised fbank -> (batch, 192)
@@ -82,17 +65,9 @@ def load_speaker_model(
     None to use another export of the same network unchecked). threads: onnxruntime's
     intra-op threads (the batch worker passes its `threads_per_worker`).
     """
-    key = model_path_key(path, bundled=BUNDLED_MODEL_PATH, threads=threads)
-    return _load_speaker_model(key, expected_sha256, path is None, threads)
-
-
-@functools.lru_cache(maxsize=8)
-def _load_speaker_model(path: str, expected_sha256: str | None, bundled: bool, threads: int) -> SpeakerModel:
-    session, digest = open_onnx_model(path, bundled=BUNDLED_MODEL_PATH if bundled else None, expected_sha256=expected_sha256,
-                                      threads=threads, name="speaker model", remake="make campplus",
-                                      script="models/campplus_export.py", inputs=[("feats", 3)])
-    logger.debug("loaded speaker model %s (%d threads)", path, threads)
-    return SpeakerModel(session, path=Path(path), sha256=digest, threads=threads)
+    return load_onnx_network(SpeakerModel, path, bundled=BUNDLED_MODEL_PATH, expected_sha256=expected_sha256,
+                             threads=threads, name="speaker model", remake="make campplus",
+                             script="models/campplus_export.py", inputs=(("feats", 3),))
 
 
 def speaker_embeddings(
