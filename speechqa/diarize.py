@@ -117,7 +117,7 @@ def two_voice_share(parts: list[np.ndarray], hear: Hear, *, chunks: int) -> floa
     end = max(p[-1, 1] for p in parts)
     starts = np.arange(0.0, max(end - CHECK_CHUNK_S, 0.0) + 1e-9, CHECK_HOP_S)
     spans = np.stack([starts, starts + CHECK_CHUNK_S], axis=1)
-    each = np.array([[total_s(intersection(p, span[np.newaxis])) for p in parts] for span in spans]).reshape(-1, len(parts))
+    each = np.array([[total_s(intersection(p, span[np.newaxis])) for p in parts] for span in spans])   # (spans, 2)
     candidates = np.flatnonzero(each.min(axis=1) >= CHECK_EACH_S)
     if len(candidates) == 0:
         return None
